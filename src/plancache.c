@@ -1,0 +1,316 @@
+/*-------------------------------------------------------------------------
+ *
+ * plancache.c
+ *	  Backend-local cache of prepared plans: the cache key, the entries,
+ *	  and their invalidation, all in this one file.
+ *
+ * Key: table OID, the set of columns new_row gives, the conflict columns
+ * as the caller named them (none = inferred) and the lock mode.  Two calls
+ * with the same key generate the same SQL, so they share plans.
+ *
+ * Invalidation: a relcache callback marks the entries of a table stale
+ * whenever the table changes (columns added, dropped, renamed, indexes
+ * created or dropped, the table dropped, but also ANALYZE); a syscache
+ * callback on schemas marks every entry stale, because renaming a schema
+ * changes the qualified names in the SQL text without touching the
+ * tables.  The callbacks only set flags: they can run in the middle of
+ * our own execution, where nothing may be freed.  A stale entry is rebuilt
+ * from the catalog on its next use, so the SQL text always names the
+ * table that the OID names now.  (PostgreSQL's own plan cache would
+ * re-parse the old text by name, which after a rename reaches the wrong
+ * table or none.)
+ *
+ * Freeing: a plan may be executing further up the stack when an entry is
+ * rebuilt (a trigger fired by our INSERT calling us again), so replaced
+ * plans are retired, not freed, until no call of ours is active.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "upsert_guard.h"
+
+#include "utils/hsearch.h"
+#include "utils/catcache.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+/* attribute numbers 1 .. MaxHeapAttributeNumber as a bitmap */
+#define COLUMN_BITMAP_BYTES ((MaxHeapAttributeNumber + 8) / 8)
+
+typedef struct PlanKey
+{
+	Oid			relid;
+	int16		lock;
+	int16		nconflict;		/* 0: inferred */
+	AttrNumber	conflict[INDEX_MAX_KEYS];	/* sorted */
+	uint8		columns[COLUMN_BITMAP_BYTES];
+} PlanKey;
+
+typedef struct PlanEntry
+{
+	PlanKey		key;			/* hash key: must be first */
+	bool		valid;
+	MemoryContext cxt;			/* holds target */
+	UgTarget   *target;
+	SPIPlanPtr	select_plan;
+	SPIPlanPtr	insert_plan;
+} PlanEntry;
+
+/* Plans and memory of a replaced entry, waiting for no call to be active. */
+typedef struct Retired
+{
+	MemoryContext cxt;
+	SPIPlanPtr	plans[2];
+} Retired;
+
+static HTAB *plan_cache = NULL;
+static bool sweep_needed = false;
+static int	active_calls = 0;
+static List *retired = NIL;
+
+static void make_key(const UgRequest *req, PlanKey *key);
+static void build_entry(PlanEntry *entry, const UgRequest *req);
+static void retire_entry(PlanEntry *entry);
+static void free_retired(void);
+static void sweep_stale_entries(void);
+static SPIPlanPtr prepare_kept(const char *sql, const UgTarget *target);
+static void relcache_callback(Datum arg, Oid relid);
+static void namespace_callback(Datum arg, int cacheid, uint32 hashvalue);
+
+/*
+ * Create the cache and register the invalidation callbacks, once per
+ * backend (callbacks cannot be unregistered).
+ */
+void
+ug_plancache_init(void)
+{
+	HASHCTL		ctl;
+
+	if (CacheMemoryContext == NULL)
+		CreateCacheMemoryContext();
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(PlanKey);
+	ctl.entrysize = sizeof(PlanEntry);
+	ctl.hcxt = CacheMemoryContext;
+	plan_cache = hash_create("upsert_guard plans", 64, &ctl,
+							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	CacheRegisterRelcacheCallback(relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, namespace_callback, (Datum) 0);
+}
+
+/*
+ * The plans for a request, prepared now if the entry is new or stale.
+ * The caller holds a lock on the table, which has processed pending
+ * invalidations, and is connected to SPI.
+ */
+UgPlans
+ug_plancache_get(const UgRequest *req)
+{
+	PlanKey		key;
+	PlanEntry  *entry;
+	bool		found;
+	UgPlans		result;
+
+	if (active_calls == 0)
+	{
+		free_retired();
+		if (sweep_needed)
+			sweep_stale_entries();
+	}
+
+	make_key(req, &key);
+	entry = hash_search(plan_cache, &key, HASH_ENTER, &found);
+	if (!found)
+	{
+		entry->valid = false;
+		entry->cxt = NULL;
+		entry->target = NULL;
+		entry->select_plan = entry->insert_plan = NULL;
+	}
+
+	if (!entry->valid ||
+		!SPI_plan_is_valid(entry->select_plan) ||
+		!SPI_plan_is_valid(entry->insert_plan))
+	{
+		retire_entry(entry);
+		build_entry(entry, req);
+	}
+
+	result.target = entry->target;
+	result.select_plan = entry->select_plan;
+	result.insert_plan = entry->insert_plan;
+	return result;
+}
+
+/* Bracket the execution of plans from the cache. */
+void
+ug_plancache_pin(void)
+{
+	active_calls++;
+}
+
+void
+ug_plancache_unpin(void)
+{
+	Assert(active_calls > 0);
+	active_calls--;
+}
+
+static void
+make_key(const UgRequest *req, PlanKey *key)
+{
+	int			i;
+
+	memset(key, 0, sizeof(PlanKey));	/* every byte is hashed */
+	key->relid = req->relid;
+	key->lock = (int16) req->lock;
+	key->nconflict = (int16) req->nconflict;
+	memcpy(key->conflict, req->conflict, sizeof(AttrNumber) * req->nconflict);
+	for (i = 0; i < req->ncolumns; i++)
+	{
+		AttrNumber	a = req->columns[i].attnum;
+
+		key->columns[a / 8] |= (uint8) (1 << (a % 8));
+	}
+}
+
+/*
+ * Build an entry from the catalog.  Everything is made in a context under
+ * the current one and moved under CacheMemoryContext only once complete,
+ * so an error halfway (a generated column in new_row, say) leaks nothing
+ * and leaves the entry invalid.
+ */
+static void
+build_entry(PlanEntry *entry, const UgRequest *req)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "upsert_guard plan",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	UgTarget   *target = ug_build_target(req);
+	char	   *select_sql = ug_sql_select(target);
+	char	   *insert_sql = ug_sql_insert(target);
+	SPIPlanPtr	select_plan;
+	SPIPlanPtr	insert_plan;
+
+	MemoryContextSwitchTo(old);
+	select_plan = prepare_kept(select_sql, target);
+	insert_plan = prepare_kept(insert_sql, target);
+
+	MemoryContextSetParent(cxt, CacheMemoryContext);
+	entry->cxt = cxt;
+	entry->target = target;
+	entry->select_plan = select_plan;
+	entry->insert_plan = insert_plan;
+	entry->valid = true;
+}
+
+static SPIPlanPtr
+prepare_kept(const char *sql, const UgTarget *target)
+{
+	Oid		   *types = palloc(sizeof(Oid) * Max(target->nparams, 1));
+	SPIPlanPtr	plan;
+	int			i;
+
+	for (i = 0; i < target->nparams; i++)
+		types[i] = target->params[i].type;
+	plan = SPI_prepare(sql, target->nparams, types);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+			 sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
+/* Move an entry's plans and memory to the retired list. */
+static void
+retire_entry(PlanEntry *entry)
+{
+	MemoryContext old;
+	Retired    *r;
+
+	entry->valid = false;
+	if (entry->cxt == NULL && entry->select_plan == NULL &&
+		entry->insert_plan == NULL)
+		return;
+
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	r = palloc(sizeof(Retired));
+	r->cxt = entry->cxt;
+	r->plans[0] = entry->select_plan;
+	r->plans[1] = entry->insert_plan;
+	retired = lappend(retired, r);
+	MemoryContextSwitchTo(old);
+
+	entry->cxt = NULL;
+	entry->target = NULL;
+	entry->select_plan = entry->insert_plan = NULL;
+}
+
+static void
+free_retired(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, retired)
+	{
+		Retired    *r = lfirst(lc);
+		size_t		i;
+
+		for (i = 0; i < lengthof(r->plans); i++)
+			if (r->plans[i] != NULL)
+				SPI_freeplan(r->plans[i]);
+		if (r->cxt != NULL)
+			MemoryContextDelete(r->cxt);
+	}
+	list_free_deep(retired);
+	retired = NIL;
+}
+
+/*
+ * Drop stale entries: those of dropped tables would otherwise stay
+ * forever, and the others are rebuilt on their next use anyway.
+ */
+static void
+sweep_stale_entries(void)
+{
+	HASH_SEQ_STATUS status;
+	PlanEntry  *entry;
+
+	hash_seq_init(&status, plan_cache);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (entry->valid)
+			continue;
+		retire_entry(entry);
+		hash_search(plan_cache, &entry->key, HASH_REMOVE, NULL);
+	}
+	free_retired();
+	sweep_needed = false;
+}
+
+/* Only set flags here: see the header comment. */
+static void
+relcache_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	PlanEntry  *entry;
+
+	hash_seq_init(&status, plan_cache);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (relid == InvalidOid || entry->key.relid == relid)
+		{
+			entry->valid = false;
+			sweep_needed = true;
+		}
+	}
+}
+
+static void
+namespace_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	relcache_callback(arg, InvalidOid);
+}

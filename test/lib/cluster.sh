@@ -1,0 +1,92 @@
+# test/lib/cluster.sh: shared by test/run and bench/race.
+#
+# Installs what is missing (Debian packages), builds and installs the
+# extension, and runs a throwaway PostgreSQL cluster in a temporary
+# directory that listens on a Unix socket only.  The cluster is stopped
+# and its directory removed on exit, on error and on Ctrl-C.
+#
+# The server cannot run as root (initdb refuses), so as root it runs as
+# the "postgres" user that Debian's packages create.
+
+UG_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap \
+libtap-parser-sourcehandler-pgtap-perl libipc-run-perl make gcc"
+
+ug_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+export PG_CONFIG
+
+ug_log() { printf '== %s\n' "$*" >&2; }
+
+# Install the Debian packages the project needs, if any is missing.
+ug_ensure_packages() {
+    local missing=() p
+    for p in $UG_PACKAGES; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+            || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        ug_log "missing packages: ${missing[*]}; install them as root"
+        return 1
+    fi
+    ug_log "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# Build and install the extension into the server's directories.
+ug_build_install() {
+    ug_log "building and installing upsert_guard"
+    make -C "$ug_root" -s PG_CONFIG="$PG_CONFIG" >/dev/null
+    make -C "$ug_root" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+}
+
+# Run a command as the cluster's owner (postgres when we are root).
+ug_as_owner() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u postgres -- env PATH="$PATH" "$@"
+    else
+        "$@"
+    fi
+}
+
+# Start a throwaway cluster; exports PGHOST, PGPORT, PGUSER, PGDATABASE.
+ug_cluster_start() {
+    local bindir
+    bindir=$("$PG_CONFIG" --bindir)
+    UG_TMP=$(mktemp -d /tmp/upsert_guard.XXXXXX)
+    chmod 755 "$UG_TMP"
+    [ "$(id -u)" -eq 0 ] && chown postgres: "$UG_TMP"
+    trap ug_cluster_stop EXIT
+    trap 'exit 130' INT TERM
+
+    ug_log "starting a throwaway cluster in $UG_TMP"
+    ug_as_owner "$bindir/initdb" -D "$UG_TMP/data" -U postgres -A trust \
+        --no-sync >"$UG_TMP/initdb.log" 2>&1 \
+        || { cat "$UG_TMP/initdb.log" >&2; return 1; }
+    cat >>"$UG_TMP/data/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$UG_TMP'
+port = 5432
+fsync = off
+max_connections = 100
+shared_buffers = 256MB
+max_locks_per_transaction = 256
+log_line_prefix = '%m [%p] %e '
+${UG_EXTRA_CONF:-}
+CONF
+    ug_as_owner "$bindir/pg_ctl" -D "$UG_TMP/data" -l "$UG_TMP/server.log" \
+        -w -s start || { cat "$UG_TMP/server.log" >&2; return 1; }
+    export PGHOST=$UG_TMP PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
+    UG_BINDIR=$bindir
+}
+
+ug_cluster_stop() {
+    [ -n "${UG_TMP:-}" ] || return 0
+    if [ -f "$UG_TMP/data/postmaster.pid" ]; then
+        ug_as_owner "$UG_BINDIR/pg_ctl" -D "$UG_TMP/data" -m fast -w -s stop \
+            >/dev/null 2>&1 || true
+    fi
+    rm -rf "$UG_TMP"
+    UG_TMP=
+}
