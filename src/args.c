@@ -30,6 +30,7 @@ static UgLockMode decode_lock(FunctionCallInfo fcinfo);
 static AttrNumber column_attnum(Oid relid, const char *name);
 static int	compare_column_values(const void *a, const void *b);
 static char *json_value_text(const JsonbValue *v, bool as_json);
+static void conversion_error_callback(void *arg);
 
 /* Argument positions shared by every function of the extension. */
 #define ARG_TARGET		0
@@ -315,7 +316,14 @@ void
 ug_convert_values(const UgRequest *req, const UgTarget *target,
 				  Datum *values, char *nulls)
 {
+	ErrorContextCallback errcb;
+	const char *column = NULL;
 	int			i;
+
+	errcb.callback = conversion_error_callback;
+	errcb.arg = &column;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
 
 	Assert(req->ncolumns == target->nparams);
 	for (i = 0; i < target->nparams; i++)
@@ -324,6 +332,7 @@ ug_convert_values(const UgRequest *req, const UgTarget *target,
 		const JsonbValue *v = &req->columns[i].value;
 
 		Assert(req->columns[i].attnum == p->attnum);
+		column = p->name;
 		if (v->type != jbvNull && p->direct_jsonb)
 		{
 			values[i] = JsonbPGetDatum(JsonbValueToJsonb((JsonbValue *) v));
@@ -336,6 +345,17 @@ ug_convert_values(const UgRequest *req, const UgTarget *target,
 									  p->ioparam, p->typmod);
 		nulls[i] = (v->type == jbvNull) ? 'n' : ' ';
 	}
+	error_context_stack = errcb.previous;
+}
+
+/* Name the column whose value failed to convert. */
+static void
+conversion_error_callback(void *arg)
+{
+	const char *column = *(const char **) arg;
+
+	if (column != NULL)
+		errcontext("value of column \"%s\" in argument \"new_row\"", column);
 }
 
 /*

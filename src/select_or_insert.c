@@ -45,7 +45,7 @@ static bool run_plan(SPIPlanPtr plan, Datum *values, const char *nulls,
 					 int expected, Datum *row);
 static void check_key_not_null(const UgTarget *target, const char *nulls);
 static void give_up(const UgTarget *target, const Datum *values,
-					const char *nulls) pg_attribute_noreturn();
+					const char *nulls);
 static void error_callback(void *arg);
 
 void

@@ -90,3 +90,18 @@ ug_cluster_stop() {
     rm -rf "$UG_TMP"
     UG_TMP=
 }
+
+# The database to run against: the one the standard PG* variables name, if
+# any is set (the extension must then be installed on that server), or a
+# throwaway cluster otherwise.  Sets UG_THROWAWAY=1 for the latter.
+ug_target_database() {
+    if [ -n "${PGHOST:-}${PGPORT:-}${PGDATABASE:-}${PGUSER:-}${PGSERVICE:-}" ]; then
+        UG_THROWAWAY=0
+        ug_log "using the database named by PG* variables"
+        return 0
+    fi
+    UG_THROWAWAY=1
+    ug_ensure_packages
+    ug_build_install
+    ug_cluster_start
+}
