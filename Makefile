@@ -30,3 +30,6 @@ EXTRA_CLEAN = results output_iso tmp_check regression.diffs regression.out
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# every object depends on the shared header (PGXS tracks no dependencies)
+$(OBJS) $(OBJS:.o=.bc): src/upsert_guard.h

@@ -2,11 +2,12 @@
 
 \echo Use "CREATE EXTENSION upsert_guard" to load this file. \quit
 
-GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+CREATE SCHEMA upsert_guard;
+GRANT USAGE ON SCHEMA upsert_guard TO PUBLIC;
 
 -- Return the row of target's table whose conflict key equals new_row's,
 -- inserting new_row first if there is none; race-free under concurrency.
-CREATE FUNCTION @extschema@.select_or_insert(
+CREATE FUNCTION upsert_guard.select_or_insert(
     target anyelement,
     new_row jsonb,
     conflict text[] DEFAULT NULL,
@@ -15,11 +16,11 @@ RETURNS anyelement
 AS 'MODULE_PATHNAME', 'upsert_guard_select_or_insert'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
 
-COMMENT ON FUNCTION @extschema@.select_or_insert(anyelement, jsonb, text[], text) IS
+COMMENT ON FUNCTION upsert_guard.select_or_insert(anyelement, jsonb, text[], text) IS
 'return the row with new_row''s key, inserting new_row if there is none';
 
 -- The same call, also telling whether the row was 'inserted' or 'found'.
-CREATE FUNCTION @extschema@.select_or_insert_outcome(
+CREATE FUNCTION upsert_guard.select_or_insert_outcome(
     target anyelement,
     new_row jsonb,
     conflict text[] DEFAULT NULL,
@@ -30,5 +31,5 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'upsert_guard_select_or_insert_outcome'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
 
-COMMENT ON FUNCTION @extschema@.select_or_insert_outcome(anyelement, jsonb, text[], text) IS
+COMMENT ON FUNCTION upsert_guard.select_or_insert_outcome(anyelement, jsonb, text[], text) IS
 'select_or_insert, with outcome ''inserted'' or ''found''';

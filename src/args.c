@@ -13,6 +13,7 @@
  */
 #include "upsert_guard.h"
 
+#include "access/htup_details.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
@@ -24,10 +25,11 @@
 #include "utils/syscache.h"
 
 static void decode_target(FunctionCallInfo fcinfo, UgRequest *req);
+static void lock_table(UgRequest *req);
 static void decode_new_row(FunctionCallInfo fcinfo, UgRequest *req);
 static void decode_conflict(FunctionCallInfo fcinfo, UgRequest *req);
 static UgLockMode decode_lock(FunctionCallInfo fcinfo);
-static AttrNumber column_attnum(Oid relid, const char *name);
+static AttrNumber column_attnum(const UgRequest *req, const char *name);
 static int	compare_column_values(const void *a, const void *b);
 static char *json_value_text(const JsonbValue *v, bool as_json);
 static void conversion_error_callback(void *arg);
@@ -46,18 +48,7 @@ ug_decode_call(FunctionCallInfo fcinfo, bool with_lock, UgRequest *req)
 {
 	memset(req, 0, sizeof(UgRequest));
 	decode_target(fcinfo, req);
-
-	/*
-	 * Lock the table before reading its columns: taking the lock processes
-	 * pending invalidations, and holding it keeps concurrent DDL from
-	 * renaming or dropping what we resolve until the transaction ends.
-	 */
-	LockRelationOid(req->relid, AccessShareLock);
-	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(req->relid)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("the table of argument \"target\" was dropped by a concurrent transaction")));
-
+	lock_table(req);
 	decode_new_row(fcinfo, req);
 	decode_conflict(fcinfo, req);
 	req->lock = with_lock ? decode_lock(fcinfo) : UG_LOCK_NONE;
@@ -71,7 +62,6 @@ decode_target(FunctionCallInfo fcinfo, UgRequest *req)
 {
 	Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, ARG_TARGET);
 	Oid			relid;
-	char		relkind;
 
 	if (!OidIsValid(typid))
 		elog(ERROR, "could not determine the type of argument \"target\"");
@@ -85,13 +75,6 @@ decode_target(FunctionCallInfo fcinfo, UgRequest *req)
 						   format_type_be(typid)),
 				 errhint("Pass NULL::tablename as the first argument.")));
 
-	relkind = get_rel_relkind(relid);
-	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a table", get_rel_name(relid)),
-				 errdetail("Only ordinary and partitioned tables can be targets.")));
-
 	if (!PG_ARGISNULL(ARG_TARGET))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -101,6 +84,35 @@ decode_target(FunctionCallInfo fcinfo, UgRequest *req)
 						 format_type_be(typid))));
 
 	req->relid = relid;
+}
+
+/*
+ * Lock the table, then read its name and kind.  Taking the lock processes
+ * pending invalidations, and holding it keeps concurrent DDL from renaming
+ * or dropping what the rest of the call resolves until the transaction
+ * ends.
+ */
+static void
+lock_table(UgRequest *req)
+{
+	HeapTuple	tup;
+	Form_pg_class form;
+
+	LockRelationOid(req->relid, AccessShareLock);
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(req->relid));
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the table of argument \"target\" was dropped by a concurrent transaction")));
+	form = (Form_pg_class) GETSTRUCT(tup);
+	req->relname = pstrdup(NameStr(form->relname));
+	if (form->relkind != RELKIND_RELATION &&
+		form->relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", req->relname),
+				 errdetail("Only ordinary and partitioned tables can be targets.")));
+	ReleaseSysCache(tup);
 }
 
 /*
@@ -143,7 +155,7 @@ decode_new_row(FunctionCallInfo fcinfo, UgRequest *req)
 		name = pnstrdup(v.val.string.val, v.val.string.len);
 		col = &req->columns[n++];
 		col->name = name;
-		col->attnum = column_attnum(req->relid, name);
+		col->attnum = column_attnum(req, name);
 
 		tok = JsonbIteratorNext(&it, &col->value, true);
 		Assert(tok == WJB_VALUE);
@@ -202,7 +214,7 @@ decode_conflict(FunctionCallInfo fcinfo, UgRequest *req)
 					 errmsg("argument \"conflict\" must not contain null elements")));
 
 		name = TextDatumGetCString(elems[i]);
-		attnum = column_attnum(req->relid, name);
+		attnum = column_attnum(req, name);
 
 		for (j = 0; j < i; j++)
 			if (req->conflict[j] == attnum)
@@ -273,18 +285,18 @@ decode_lock(FunctionCallInfo fcinfo)
  * not truncated, so it can never reach the column its prefix names.
  */
 static AttrNumber
-column_attnum(Oid relid, const char *name)
+column_attnum(const UgRequest *req, const char *name)
 {
 	AttrNumber	attnum = InvalidAttrNumber;
 
 	if (strlen(name) < NAMEDATALEN)
-		attnum = get_attnum(relid, name);
+		attnum = get_attnum(req->relid, name);
 
 	if (attnum == InvalidAttrNumber)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("column \"%s\" of relation \"%s\" does not exist",
-						name, get_rel_name(relid))));
+						name, req->relname)));
 	if (attnum < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),

@@ -113,16 +113,17 @@ select_or_insert(FunctionCallInfo fcinfo, Outcome *outcome)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
+	errcb.callback = error_callback;
+	errcb.arg = (void *) req.relname;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
 	plans = ug_plancache_get(&req);
 	values = palloc(sizeof(Datum) * Max(plans.target->nparams, 1));
 	nulls = palloc(sizeof(char) * Max(plans.target->nparams, 1));
 	ug_convert_values(&req, plans.target, values, nulls);
 	check_key_not_null(plans.target, nulls);
 
-	errcb.callback = error_callback;
-	errcb.arg = (void *) plans.target;
-	errcb.previous = error_context_stack;
-	error_context_stack = &errcb;
 	ug_plancache_pin();
 	PG_TRY();
 	{
@@ -253,16 +254,17 @@ give_up(const UgTarget *target, const Datum *values, const char *nulls)
 }
 
 /*
- * Context for errors raised while our statements run; a serialization
- * failure gets the hint that the caller must retry the transaction (a
- * retry inside it would see the same snapshot and fail again).
+ * Context for errors raised while the call prepares and runs its
+ * statements.  A serialization failure gets the hint that the caller must
+ * retry the transaction (a retry inside it would see the same snapshot and
+ * fail again).
  */
 static void
 error_callback(void *arg)
 {
-	const UgTarget *target = (const UgTarget *) arg;
+	const char *relname = (const char *) arg;
 
 	if (geterrcode() == ERRCODE_T_R_SERIALIZATION_FAILURE)
 		errhint("Retry the transaction: a concurrent transaction changed a row with the same key after this transaction took its snapshot.");
-	errcontext("upsert_guard.select_or_insert on table \"%s\"", target->relname);
+	errcontext("upsert_guard.select_or_insert on table \"%s\"", relname);
 }

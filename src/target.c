@@ -171,7 +171,8 @@ load_unique_indexes(Relation rel, UniqueIndex **out)
 /*
  * conflict => NULL: the one column set of a usable unique index whose
  * columns all have a value in new_row.  Indexes with the same columns
- * count once.
+ * count once; partial, expression and deferrable ones are named in the
+ * error when nothing else serves.
  */
 static void
 infer_conflict(Relation rel, const UgRequest *req, UniqueIndex *idx, int nidx,
@@ -179,17 +180,26 @@ infer_conflict(Relation rel, const UgRequest *req, UniqueIndex *idx, int nidx,
 {
 	const UniqueIndex *found = NULL;
 	StringInfoData candidates;
+	StringInfoData skipped;
 	int			ncandidates = 0;
 	int			i;
 
 	initStringInfo(&candidates);
+	initStringInfo(&skipped);
 	for (i = 0; i < nidx; i++)
 	{
 		const UniqueIndex *ui = &idx[i];
 
-		if (ui->expressions || ui->partial || ui->deferrable ||
-			!keys_in_request(ui, req))
+		if (!keys_in_request(ui, req))
 			continue;
+		if (ui->expressions || ui->partial || ui->deferrable)
+		{
+			appendStringInfo(&skipped, "%s%s is %s", skipped.len > 0 ? "; " : "",
+							 describe_index(rel, ui),
+							 ui->expressions ? "an expression index" :
+							 ui->partial ? "partial" : "deferrable");
+			continue;
+		}
 		if (ncandidates > 0)
 			appendStringInfoString(&candidates, ", ");
 		appendStringInfoString(&candidates, describe_index(rel, ui));
@@ -204,7 +214,10 @@ infer_conflict(Relation rel, const UgRequest *req, UniqueIndex *idx, int nidx,
 				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
 				 errmsg("could not infer the conflict columns for table \"%s\"",
 						RelationGetRelationName(rel)),
-				 errdetail("No unique index of the table has all of its columns in new_row."),
+				 skipped.len == 0 ?
+				 errdetail("No unique index of the table has all of its columns in new_row.") :
+				 errdetail("No usable unique index has all of its columns in new_row. Not usable yet: %s.",
+						   skipped.data),
 				 errhint("Include the columns of a unique index in new_row, or name them in argument \"conflict\".")));
 	if (ncandidates > 1)
 		ereport(ERROR,
@@ -342,7 +355,7 @@ keys_in_request(const UniqueIndex *ui, const UgRequest *req)
 
 	for (k = 0; k < ui->nkeys; k++)
 	{
-		bool		present = false;
+		bool		present = (ui->keys[k] == 0);	/* an expression */
 		int			c;
 
 		for (c = 0; c < req->ncolumns && !present; c++)

@@ -48,6 +48,7 @@ typedef struct UgColumnValue
 typedef struct UgRequest
 {
 	Oid			relid;
+	char	   *relname;		/* unquoted, for messages */
 	int			ncolumns;
 	UgColumnValue *columns;		/* sorted by attnum */
 	int			nconflict;		/* 0: infer the conflict columns */

@@ -221,7 +221,12 @@ SELECT * FROM upsert_guard.select_or_insert(NULL::typed, '{"k": 1, "flag": "mayb
 \echo SQLSTATE :SQLSTATE
 SELECT * FROM upsert_guard.select_or_insert(NULL::typed, '{"k": 1, "flag": {"a": 1}}');
 \echo SQLSTATE :SQLSTATE
-SELECT count(*) FROM typed;
+-- an array column takes array input syntax, not a JSON array
+CREATE TABLE with_array (k int PRIMARY KEY, a int[]);
+SELECT * FROM upsert_guard.select_or_insert(NULL::with_array, '{"k": 1, "a": [1, 2]}');
+\echo SQLSTATE :SQLSTATE
+SELECT (SELECT count(*) FROM typed) AS typed,
+       (SELECT count(*) FROM with_array) AS with_array;
 
 --
 -- Constraints of the table, raised by the INSERT.

@@ -187,6 +187,46 @@ SELECT o.outcome, (o.result).*
 SELECT * FROM posts ORDER BY week;
 
 --
+-- The lookup calls equal what the arbiter index calls equal: its operator
+-- class and its collation, whatever the column's collation.
+--
+CREATE COLLATION case_insensitive (provider = icu,
+    locale = 'und-u-ks-level2', deterministic = false);
+-- the column's collation is case-insensitive, and so is its unique index
+CREATE TABLE ci_column (k text COLLATE case_insensitive PRIMARY KEY, v text);
+INSERT INTO ci_column VALUES ('Alice', 'first');
+SELECT o.outcome, (o.result).*
+  FROM upsert_guard.select_or_insert_outcome(NULL::ci_column,
+    '{"k": "ALICE", "v": "second"}') o;
+-- only the index is case-insensitive
+CREATE TABLE ci_index (k text, v text);
+CREATE UNIQUE INDEX ci_index_k ON ci_index (k COLLATE case_insensitive);
+INSERT INTO ci_index VALUES ('Bob', 'first');
+SELECT o.outcome, (o.result).*
+  FROM upsert_guard.select_or_insert_outcome(NULL::ci_index,
+    '{"k": "bob", "v": "second"}') o;
+-- only the column is: the index's binary collation decides, "bob" is new
+CREATE TABLE ci_binary_index (k text COLLATE case_insensitive, v text);
+CREATE UNIQUE INDEX ci_binary_index_k ON ci_binary_index (k COLLATE "C");
+INSERT INTO ci_binary_index VALUES ('Bob', 'first');
+SELECT o.outcome, (o.result).*
+  FROM upsert_guard.select_or_insert_outcome(NULL::ci_binary_index,
+    '{"k": "bob", "v": "second"}') o;
+SELECT 'ci_column' AS tab, k COLLATE "C" AS k, v FROM ci_column
+UNION ALL SELECT 'ci_index', k COLLATE "C", v FROM ci_index
+UNION ALL SELECT 'ci_binary_index', k COLLATE "C", v FROM ci_binary_index
+ORDER BY 1, 2;
+-- a jsonb key: jsonb equality, whatever the order of the object's keys
+CREATE TABLE jsonb_key (k jsonb PRIMARY KEY, v text);
+SELECT o.outcome, (o.result).*
+  FROM upsert_guard.select_or_insert_outcome(NULL::jsonb_key,
+    '{"k": {"b": 1, "a": [2]}, "v": "first"}') o;
+SELECT o.outcome, (o.result).*
+  FROM upsert_guard.select_or_insert_outcome(NULL::jsonb_key,
+    '{"k": {"a": [2], "b": 1}, "v": "second"}') o;
+SELECT * FROM jsonb_key;
+
+--
 -- Every lock mode, in any letter case; each call finds the row.
 --
 CREATE TABLE locked (k int PRIMARY KEY, v text);
@@ -230,6 +270,15 @@ SELECT * FROM upsert_guard.select_or_insert(NULL::dom, '{"k": "5", "v": "again"}
 SELECT * FROM upsert_guard.select_or_insert(NULL::dom, '{"k": -1, "v": "bad"}');
 \echo SQLSTATE :SQLSTATE
 SELECT * FROM dom;
+-- a domain over jsonb gets the JSON value, checked by the domain
+CREATE DOMAIN json_object AS jsonb CHECK (jsonb_typeof(VALUE) = 'object');
+CREATE TABLE dom_json (k int PRIMARY KEY, doc json_object);
+SELECT * FROM upsert_guard.select_or_insert(NULL::dom_json,
+    '{"k": 1, "doc": {"a": "b"}}');
+SELECT * FROM upsert_guard.select_or_insert(NULL::dom_json,
+    '{"k": 2, "doc": "not an object"}');
+\echo SQLSTATE :SQLSTATE
+SELECT * FROM dom_json;
 
 --
 -- A partitioned table, its unique index including the partition key: rows
