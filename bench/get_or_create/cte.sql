@@ -1,9 +1,10 @@
--- bench/get_or_create/cte.sql: INSERT ... ON CONFLICT DO NOTHING RETURNING, plus a SELECT
--- of the existing row, in one statement.  All of it runs with one snapshot:
--- when the conflicting row was inserted by a session that had not committed
--- when that snapshot was taken, the INSERT waits for it, then does nothing,
--- and the SELECT does not see the row: the call returns no id (recorded as
--- 'noid').
+-- bench/get_or_create/cte.sql: INSERT ... ON CONFLICT DO NOTHING RETURNING,
+-- UNION ALL a SELECT of the existing row, in one statement.
+--
+-- The whole statement runs with one snapshot.  When the conflicting row
+-- was inserted by a session that had not committed when the snapshot was
+-- taken, the INSERT waits for it and then does nothing, and the SELECT does
+-- not see the row: the call returns no id (recorded as 'noid').
 --
 -- pgbench script; bench/race runs it with -D new=1 (key spread "new": a new
 -- hot key every 2 ms that all clients race for) or -D new=0 ("existing":

@@ -1,7 +1,9 @@
--- bench/get_or_create/do_update.sql: INSERT ... ON CONFLICT DO UPDATE with a no-op SET,
--- to make RETURNING give the existing row.  It always returns an id, but
--- every conflict is an UPDATE: a new row version, WAL, and UPDATE triggers
--- firing (counted by the trigger in setup.sql) although nothing changed.
+-- bench/get_or_create/do_update.sql: INSERT ... ON CONFLICT DO UPDATE with a
+-- no-op SET, so that RETURNING gives the existing row too.
+--
+-- It always returns an id, but every conflict is an UPDATE: a new row
+-- version, WAL, a row lock, and UPDATE triggers firing (counted by the
+-- trigger in setup.sql) although nothing changed.
 --
 -- pgbench script; bench/race runs it with -D new=1 (key spread "new": a new
 -- hot key every 2 ms that all clients race for) or -D new=0 ("existing":

@@ -1,6 +1,8 @@
--- bench/get_or_create/plpgsql_loop.sql: seed 001's PL/pgSQL loop, get_or_create() in setup.sql:
--- SELECT ... FOR KEY SHARE; if not found INSERT ... ON CONFLICT DO NOTHING
--- RETURNING; if that lost the race, loop.
+-- bench/get_or_create/plpgsql_loop.sql: seed 001's PL/pgSQL loop.
+--
+-- get_or_create() in setup.sql: SELECT ... FOR KEY SHARE; if not found,
+-- INSERT ... ON CONFLICT DO NOTHING RETURNING; if that lost the race,
+-- loop (the next SELECT is a new statement and sees the winner's row).
 --
 -- pgbench script; bench/race runs it with -D new=1 (key spread "new": a new
 -- hot key every 2 ms that all clients race for) or -D new=0 ("existing":

@@ -1,5 +1,9 @@
--- bench/get_or_create/select_or_insert.sql: upsert_guard.select_or_insert with lock 'key share'
--- (the extension's select-then-insert loop, in C, with cached plans).
+-- bench/get_or_create/select_or_insert.sql: upsert_guard.select_or_insert
+-- with the default lock 'key share'.
+--
+-- The extension's select-then-insert loop, in C with cached plans: the
+-- found row is locked FOR KEY SHARE (it cannot be deleted or have its key
+-- changed before the transaction ends), which writes a lock to the row.
 --
 -- pgbench script; bench/race runs it with -D new=1 (key spread "new": a new
 -- hot key every 2 ms that all clients race for) or -D new=0 ("existing":

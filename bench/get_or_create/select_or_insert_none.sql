@@ -1,5 +1,9 @@
--- bench/get_or_create/select_or_insert_none.sql: upsert_guard.select_or_insert with lock 'none'
--- (the extension's select-then-insert loop, in C, with cached plans).
+-- bench/get_or_create/select_or_insert_none.sql: upsert_guard.select_or_insert
+-- with lock 'none'.
+--
+-- The same loop without a row lock: a found row is only read (no WAL, no
+-- XID), at the price that a concurrent DELETE may remove it before the
+-- caller uses its id.
 --
 -- pgbench script; bench/race runs it with -D new=1 (key spread "new": a new
 -- hot key every 2 ms that all clients race for) or -D new=0 ("existing":

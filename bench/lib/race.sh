@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/lib/race.sh: shared by the race lab's scenarios (sourced by bench/race).
 #
 # Where the bench runs: a throwaway cluster (test/lib/cluster.sh) unless
@@ -25,13 +26,15 @@ race_psql() {
     PGAPPNAME=$RACE_APPNAME "$RACE_BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 "$@"
 }
 
-# Connect: a throwaway cluster, or the database the PG* variables name.
+# Connect: a throwaway cluster, or the database the PG* variables name
+# (the choice is cluster.sh's ug_target_database, shared with bench/cost).
 race_connect() {
-    local v
-    for v in PGHOST PGPORT PGDATABASE PGUSER PGSERVICE; do
-        if [ -n "${!v+set}" ]; then RACE_MODE=database; fi
-    done
-    if [ "$RACE_MODE" = database ]; then
+    ug_target_database
+    if [ "$UG_THROWAWAY" = 1 ]; then
+        RACE_MODE=throwaway
+        RACE_BINDIR=$UG_BINDIR
+    else
+        RACE_MODE=database
         RACE_BINDIR=$("$PG_CONFIG" --bindir) || race_die "no pg_config at $PG_CONFIG"
         local who
         who=$(PGAPPNAME=$RACE_APPNAME "$RACE_BINDIR/psql" -X -At -c \
@@ -39,12 +42,6 @@ race_connect() {
                              current_user, current_setting('server_version'))") \
             || race_die "cannot connect to the database given by PG* variables"
         race_log "running on $who (from PG* variables)"
-    else
-        RACE_MODE=throwaway
-        ug_ensure_packages
-        ug_build_install
-        ug_cluster_start
-        RACE_BINDIR=$UG_BINDIR
     fi
     RACE_TMP=$(mktemp -d /tmp/upsert_guard_race.XXXXXX)
     # Replaces cluster.sh's EXIT trap; race_cleanup stops the cluster too.
@@ -75,17 +72,7 @@ race_cleanup() {
 # on the server), then create the scratch schema.  A schema of that name is
 # replaced only if it carries our comment (left by a killed run).
 race_schema_create() {
-    local had err
-    had=$(race_psql -c "SELECT count(*) FROM pg_extension WHERE extname = 'upsert_guard'")
-    if [ "$had" = 0 ]; then
-        if ! err=$(race_psql -c "CREATE EXTENSION IF NOT EXISTS upsert_guard" 2>&1); then
-            race_die "cannot create extension upsert_guard in this database: $err
-The extension must be installed on that server (make install, as its owner),
-or unset PGHOST, PGPORT, PGDATABASE, PGUSER and PGSERVICE to run on a throwaway cluster."
-        fi
-        if [ "$RACE_MODE" = database ]; then RACE_DROP_EXTENSION=1; fi
-    fi
-    local comment
+    local had_ext err comment
     comment=$(race_psql -c "SELECT coalesce(obj_description(oid, 'pg_namespace'), '<none>')
                             FROM pg_namespace WHERE nspname = '$RACE_SCHEMA'")
     if [ -n "$comment" ]; then
@@ -94,6 +81,21 @@ or unset PGHOST, PGPORT, PGDATABASE, PGUSER and PGSERVICE to run on a throwaway 
         race_log "dropping schema $RACE_SCHEMA left by an earlier run"
         race_psql -c "SET client_min_messages = warning" -c "DROP SCHEMA $RACE_SCHEMA CASCADE"
     fi
+    had_ext=$(race_psql -c "SELECT count(*) FROM pg_extension WHERE extname = 'upsert_guard'")
+    if [ "$had_ext" = 0 ]; then
+        if ! err=$(race_psql -c "CREATE EXTENSION IF NOT EXISTS upsert_guard" 2>&1); then
+            race_die "cannot create extension upsert_guard in this database:
+$err
+It must be installed on that server (make install there) and the role needs
+CREATE on the database (it is a trusted extension); or unset PGHOST, PGPORT,
+PGDATABASE, PGUSER and PGSERVICE to run on a throwaway cluster."
+        fi
+        if [ "$RACE_MODE" = database ]; then
+            # Leave the database as we found it: drop the extension again
+            # (its schema upsert_guard goes with it).
+            RACE_DROP_EXTENSION=1
+        fi
+    fi
     race_psql -c "CREATE SCHEMA $RACE_SCHEMA" \
         -c "COMMENT ON SCHEMA $RACE_SCHEMA IS '$RACE_MARK'"
     RACE_SCHEMA_CREATED=1
@@ -101,8 +103,8 @@ or unset PGHOST, PGPORT, PGDATABASE, PGUSER and PGSERVICE to run on a throwaway 
 
 # Wait until no session of the bench (but this check's own) is connected.
 race_wait_idle() {
-    local i n
-    for i in $(seq 200); do
+    local n
+    for _ in $(seq 200); do
         n=$(PGAPPNAME=${RACE_APPNAME}_wait "$RACE_BINDIR/psql" -X -At -c \
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$RACE_APPNAME'")
         [ "$n" = 0 ] && return 0
