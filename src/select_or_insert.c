@@ -226,8 +226,9 @@ check_key_not_null(const UgTarget *target, const char *nulls)
 
 /*
  * max_attempts rounds and neither found nor inserted.  Under READ
- * COMMITTED that is churn (the key inserted and deleted again each time),
- * which a retry of the transaction may get past: 40001.  If row-level
+ * COMMITTED that is churn (a concurrent transaction inserting the key
+ * between our lookup and our insert, or deleting it again), which a retry
+ * of the transaction may get past: 40001.  If row-level
  * security hides rows from the caller, it is more likely the insert
  * meeting a row the caller may not see, which no retry fixes: 42501.
  */
@@ -246,9 +247,10 @@ give_up(const UgTarget *target, const Datum *values, const char *nulls)
 
 	ereport(ERROR,
 			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-			 errmsg("could not select or insert a row in table \"%s\" after %d attempts",
-					target->relname, max_attempts),
-			 errdetail("In each attempt, a row with key %s in table %s was inserted and then deleted by concurrent transactions.",
+			 errmsg_plural("could not select or insert a row in table \"%s\" after %d attempt",
+						   "could not select or insert a row in table \"%s\" after %d attempts",
+						   max_attempts, target->relname, max_attempts),
+			 errdetail("In each attempt the lookup found no row with key %s in table %s, and the insert then met a row with that key written by a concurrent transaction.",
 					   key, target->qualified),
 			 errhint("Retry the transaction. The number of attempts is set by upsert_guard.max_attempts.")));
 }
