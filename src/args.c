@@ -147,15 +147,13 @@ decode_new_row(FunctionCallInfo fcinfo, UgRequest *req)
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
 		UgColumnValue *col;
-		char	   *name;
 
 		if (tok != WJB_KEY)
 			continue;			/* WJB_END_OBJECT */
 
-		name = pnstrdup(v.val.string.val, v.val.string.len);
 		col = &req->columns[n++];
-		col->name = name;
-		col->attnum = column_attnum(req, name);
+		col->attnum = column_attnum(req, pnstrdup(v.val.string.val,
+												  v.val.string.len));
 
 		tok = JsonbIteratorNext(&it, &col->value, true);
 		Assert(tok == WJB_VALUE);

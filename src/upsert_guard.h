@@ -40,7 +40,6 @@ typedef enum UgLockMode
 typedef struct UgColumnValue
 {
 	AttrNumber	attnum;
-	const char *name;
 	JsonbValue	value;
 } UgColumnValue;
 
