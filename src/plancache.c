@@ -112,7 +112,8 @@ ug_plancache_get(const UgRequest *req)
 	bool		found;
 	UgPlans		result;
 
-	if (active_calls == 0)
+	/* the caller is the only active call: nothing retired is in use */
+	if (active_calls == 1)
 	{
 		free_retired();
 		if (sweep_needed)
@@ -143,7 +144,11 @@ ug_plancache_get(const UgRequest *req)
 	return result;
 }
 
-/* Bracket the execution of plans from the cache. */
+/*
+ * Bracket a call's use of the cache, from before ug_plancache_get until
+ * its plans have run: while any call is active, replaced plans are only
+ * retired.
+ */
 void
 ug_plancache_pin(void)
 {

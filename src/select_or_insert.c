@@ -35,10 +35,19 @@ typedef enum Outcome
 	OUTCOME_INSERTED
 } Outcome;
 
+/* What the error context callback knows of the call. */
+typedef struct CallState
+{
+	const char *relname;
+	bool		own_error;		/* give_up is raising: keep its hint */
+} CallState;
+
 /*---- GUC variables ----*/
 static int	max_attempts = 10;
 
 static Datum select_or_insert(FunctionCallInfo fcinfo, Outcome *outcome);
+static Datum find_or_insert(const UgRequest *req, CallState *state,
+							Outcome *outcome);
 static bool run_loop(const UgPlans *plans, Datum *values, const char *nulls,
 					 Outcome *outcome, Datum *row);
 static bool run_plan(SPIPlanPtr plan, Datum *values, const char *nulls,
@@ -101,11 +110,8 @@ static Datum
 select_or_insert(FunctionCallInfo fcinfo, Outcome *outcome)
 {
 	UgRequest	req;
-	UgPlans		plans;
-	Datum	   *values;
-	char	   *nulls;
-	Datum		row = (Datum) 0;
-	volatile bool done = false;
+	CallState	state;
+	volatile Datum row = (Datum) 0;
 	ErrorContextCallback errcb;
 
 	ug_decode_call(fcinfo, true, &req);
@@ -113,21 +119,18 @@ select_or_insert(FunctionCallInfo fcinfo, Outcome *outcome)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
+	state.relname = req.relname;
+	state.own_error = false;
 	errcb.callback = error_callback;
-	errcb.arg = (void *) req.relname;
+	errcb.arg = &state;
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 
-	plans = ug_plancache_get(&req);
-	values = palloc(sizeof(Datum) * Max(plans.target->nparams, 1));
-	nulls = palloc(sizeof(char) * Max(plans.target->nparams, 1));
-	ug_convert_values(&req, plans.target, values, nulls);
-	check_key_not_null(plans.target, nulls);
-
+	/* pinned from before the plans are fetched until the last one ran */
 	ug_plancache_pin();
 	PG_TRY();
 	{
-		done = run_loop(&plans, values, nulls, outcome, &row);
+		row = find_or_insert(&req, &state, outcome);
 	}
 	PG_FINALLY();
 	{
@@ -136,11 +139,28 @@ select_or_insert(FunctionCallInfo fcinfo, Outcome *outcome)
 	PG_END_TRY();
 	error_context_stack = errcb.previous;
 
-	if (!done)
-		give_up(plans.target, values, nulls);
-
 	row = SPI_datumTransfer(row, false, -1);
 	SPI_finish();
+	return row;
+}
+
+/* Fetch the plans, convert new_row, and run the loop or give up. */
+static Datum
+find_or_insert(const UgRequest *req, CallState *state, Outcome *outcome)
+{
+	UgPlans		plans = ug_plancache_get(req);
+	Datum	   *values = palloc(sizeof(Datum) * Max(plans.target->nparams, 1));
+	char	   *nulls = palloc(sizeof(char) * Max(plans.target->nparams, 1));
+	Datum		row;
+
+	ug_convert_values(req, plans.target, values, nulls);
+	check_key_not_null(plans.target, nulls);
+
+	if (!run_loop(&plans, values, nulls, outcome, &row))
+	{
+		state->own_error = true;
+		give_up(plans.target, values, nulls);
+	}
 	return row;
 }
 
@@ -228,9 +248,9 @@ check_key_not_null(const UgTarget *target, const char *nulls)
  * max_attempts rounds and neither found nor inserted.  Under READ
  * COMMITTED that is churn (a concurrent transaction inserting the key
  * between our lookup and our insert, or deleting it again), which a retry
- * of the transaction may get past: 40001.  If row-level
- * security hides rows from the caller, it is more likely the insert
- * meeting a row the caller may not see, which no retry fixes: 42501.
+ * of the transaction may get past: 40001.  If row-level security hides
+ * rows from the caller, it is more likely the insert meeting a row the
+ * caller may not see, which no retry fixes: 42501.
  */
 static void
 give_up(const UgTarget *target, const Datum *values, const char *nulls)
@@ -264,9 +284,9 @@ give_up(const UgTarget *target, const Datum *values, const char *nulls)
 static void
 error_callback(void *arg)
 {
-	const char *relname = (const char *) arg;
+	const CallState *state = (const CallState *) arg;
 
-	if (geterrcode() == ERRCODE_T_R_SERIALIZATION_FAILURE)
+	if (geterrcode() == ERRCODE_T_R_SERIALIZATION_FAILURE && !state->own_error)
 		errhint("Retry the transaction: a concurrent transaction changed a row with the same key after this transaction took its snapshot.");
-	errcontext("upsert_guard.select_or_insert on table \"%s\"", relname);
+	errcontext("upsert_guard.select_or_insert on table \"%s\"", state->relname);
 }
