@@ -298,6 +298,21 @@ SHOW upsert_guard.max_attempts;
 SET upsert_guard.max_attempt = 5;
 \echo SQLSTATE :SQLSTATE
 
+--
+-- statement_timeout cancels a call (here one whose insert is slowed by a
+-- trigger): 57014, nothing written, and the session goes on.
+--
+CREATE TABLE slow (k int PRIMARY KEY);
+CREATE FUNCTION slow_down() RETURNS trigger LANGUAGE plpgsql AS
+$$BEGIN PERFORM pg_sleep(5); RETURN NEW; END$$;
+CREATE TRIGGER slow_down BEFORE INSERT ON slow
+    FOR EACH ROW EXECUTE FUNCTION slow_down();
+SET statement_timeout = '200ms';
+SELECT * FROM upsert_guard.select_or_insert(NULL::slow, '{"k": 1}');
+\echo SQLSTATE :SQLSTATE
+RESET statement_timeout;
+SELECT count(*) AS slow_rows FROM slow;
+
 -- after all of the above, only the rows inserted on purpose
 SELECT * FROM articles ORDER BY id;
 
