@@ -73,7 +73,7 @@ static void build_entry(PlanEntry *entry, const UgRequest *req);
 static void retire_entry(PlanEntry *entry);
 static void free_retired(void);
 static void sweep_stale_entries(void);
-static SPIPlanPtr prepare_kept(const char *sql, const UgTarget *target);
+static SPIPlanPtr prepare(const char *sql, const UgTarget *target);
 static void relcache_callback(Datum arg, Oid relid);
 static void namespace_callback(Datum arg, int cacheid, uint32 hashvalue);
 
@@ -182,9 +182,9 @@ make_key(const UgRequest *req, PlanKey *key)
 
 /*
  * Build an entry from the catalog.  Everything is made in a context under
- * the current one and moved under CacheMemoryContext only once complete,
- * so an error halfway (a generated column in new_row, say) leaks nothing
- * and leaves the entry invalid.
+ * the current one, and the plans in SPI's memory; both are kept only once
+ * complete, so an error halfway (a generated column in new_row, say)
+ * leaks nothing and leaves the entry invalid.
  */
 static void
 build_entry(PlanEntry *entry, const UgRequest *req)
@@ -200,9 +200,12 @@ build_entry(PlanEntry *entry, const UgRequest *req)
 	SPIPlanPtr	insert_plan;
 
 	MemoryContextSwitchTo(old);
-	select_plan = prepare_kept(select_sql, target);
-	insert_plan = prepare_kept(insert_sql, target);
+	select_plan = prepare(select_sql, target);
+	insert_plan = prepare(insert_sql, target);
 
+	/* both prepared: nothing can fail any more, keep them */
+	if (SPI_keepplan(select_plan) != 0 || SPI_keepplan(insert_plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
 	MemoryContextSetParent(cxt, CacheMemoryContext);
 	entry->cxt = cxt;
 	entry->target = target;
@@ -211,8 +214,9 @@ build_entry(PlanEntry *entry, const UgRequest *req)
 	entry->valid = true;
 }
 
+/* Prepare a statement in SPI's memory (freed on error until kept). */
 static SPIPlanPtr
-prepare_kept(const char *sql, const UgTarget *target)
+prepare(const char *sql, const UgTarget *target)
 {
 	Oid		   *types = palloc(sizeof(Oid) * Max(target->nparams, 1));
 	SPIPlanPtr	plan;
@@ -224,8 +228,6 @@ prepare_kept(const char *sql, const UgTarget *target)
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
 			 sql, SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
 	return plan;
 }
 
