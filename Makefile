@@ -9,7 +9,10 @@ OBJS = \
 	src/target.o \
 	src/sqlgen.o \
 	src/plancache.o \
-	src/select_or_insert.o
+	src/call.o \
+	src/select_or_insert.o \
+	src/upsert.o \
+	src/counter.o
 PGFILEDESC = "upsert_guard - race-free select-or-insert and upsert"
 
 EXTENSION = upsert_guard

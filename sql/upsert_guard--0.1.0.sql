@@ -33,3 +33,63 @@ LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
 
 COMMENT ON FUNCTION upsert_guard.select_or_insert_outcome(anyelement, jsonb, text[], text) IS
 'select_or_insert, with outcome ''inserted'' or ''found''';
+
+-- Insert new_row, or update the existing row with its key in the update
+-- columns (default: every column of new_row outside the key) when one of
+-- them differs; write nothing when none does.
+CREATE FUNCTION upsert_guard.idempotent_upsert(
+    target anyelement,
+    new_row jsonb,
+    conflict text[] DEFAULT NULL,
+    update_columns text[] DEFAULT NULL)
+RETURNS anyelement
+AS 'MODULE_PATHNAME', 'upsert_guard_idempotent_upsert'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
+
+COMMENT ON FUNCTION upsert_guard.idempotent_upsert(anyelement, jsonb, text[], text[]) IS
+'insert new_row, or update the row with its key where a value differs; write nothing when none does';
+
+-- The same call, also telling whether the row was 'inserted', 'updated' or
+-- 'unchanged'.
+CREATE FUNCTION upsert_guard.idempotent_upsert_outcome(
+    target anyelement,
+    new_row jsonb,
+    conflict text[] DEFAULT NULL,
+    update_columns text[] DEFAULT NULL,
+    OUT outcome text,
+    OUT result anyelement)
+RETURNS record
+AS 'MODULE_PATHNAME', 'upsert_guard_idempotent_upsert_outcome'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
+
+COMMENT ON FUNCTION upsert_guard.idempotent_upsert_outcome(anyelement, jsonb, text[], text[]) IS
+'idempotent_upsert, with outcome ''inserted'', ''updated'' or ''unchanged''';
+
+-- Insert new_row (the starting values), or add deltas to numeric columns
+-- of the existing row with its key; no increment is lost.
+CREATE FUNCTION upsert_guard.increment(
+    target anyelement,
+    new_row jsonb,
+    deltas jsonb,
+    conflict text[] DEFAULT NULL)
+RETURNS anyelement
+AS 'MODULE_PATHNAME', 'upsert_guard_increment'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
+
+COMMENT ON FUNCTION upsert_guard.increment(anyelement, jsonb, jsonb, text[]) IS
+'insert new_row, or add deltas to the row with its key';
+
+-- The same call, also telling whether the row was 'inserted' or 'updated'.
+CREATE FUNCTION upsert_guard.increment_outcome(
+    target anyelement,
+    new_row jsonb,
+    deltas jsonb,
+    conflict text[] DEFAULT NULL,
+    OUT outcome text,
+    OUT result anyelement)
+RETURNS record
+AS 'MODULE_PATHNAME', 'upsert_guard_increment_outcome'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
+
+COMMENT ON FUNCTION upsert_guard.increment_outcome(anyelement, jsonb, jsonb, text[]) IS
+'increment, with outcome ''inserted'' or ''updated''';

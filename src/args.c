@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * args.c
- *	  Decoding of the arguments every upsert_guard call shares: the target
- *	  row type, the new_row object, the conflict columns and the lock mode;
- *	  and the conversion of new_row's JSON values into column values.
+ *	  Decoding of the arguments of every upsert_guard call: the target row
+ *	  type, the new_row object, the conflict columns, the lock mode, the
+ *	  update columns and the deltas; and the conversion of JSON values into
+ *	  column values.
  *
  * Nothing here builds SQL or touches plans.  Names are checked against
  * the catalog here, so that everything downstream works on attribute
@@ -27,31 +28,44 @@
 static void decode_target(FunctionCallInfo fcinfo, UgRequest *req);
 static void lock_table(UgRequest *req);
 static void decode_new_row(FunctionCallInfo fcinfo, UgRequest *req);
-static void decode_conflict(FunctionCallInfo fcinfo, UgRequest *req);
-static UgLockMode decode_lock(FunctionCallInfo fcinfo);
+static void decode_conflict(FunctionCallInfo fcinfo, int argno, UgRequest *req);
+static UgLockMode decode_lock(FunctionCallInfo fcinfo, int argno);
+static void decode_update_columns(FunctionCallInfo fcinfo, int argno,
+								  UgRequest *req);
+static void decode_deltas(FunctionCallInfo fcinfo, int argno, UgRequest *req);
+static int	decode_object(FunctionCallInfo fcinfo, int argno, const char *argname,
+						  const UgRequest *req, UgColumnValue **out);
+static int	decode_names(FunctionCallInfo fcinfo, int argno, const char *argname,
+						 const UgRequest *req, AttrNumber **out);
+static bool in_new_row(const UgRequest *req, AttrNumber attnum);
 static AttrNumber column_attnum(const UgRequest *req, const char *name);
 static int	compare_column_values(const void *a, const void *b);
 static char *json_value_text(const JsonbValue *v, bool as_json);
 static void conversion_error_callback(void *arg);
 
-/* Argument positions shared by every function of the extension. */
+/* Every call takes these two first; the rest are in UgArgLayout. */
 #define ARG_TARGET		0
 #define ARG_NEW_ROW		1
-#define ARG_CONFLICT	2
-#define ARG_LOCK		3
 
 /*
- * Decode target, new_row, conflict and (for the calls that take one) lock.
+ * Decode a call's arguments, those its kind takes.
  */
 void
-ug_decode_call(FunctionCallInfo fcinfo, bool with_lock, UgRequest *req)
+ug_decode_call(FunctionCallInfo fcinfo, const UgCallKind *kind, UgRequest *req)
 {
 	memset(req, 0, sizeof(UgRequest));
+	req->kind = kind->kind;
 	decode_target(fcinfo, req);
 	lock_table(req);
 	decode_new_row(fcinfo, req);
-	decode_conflict(fcinfo, req);
-	req->lock = with_lock ? decode_lock(fcinfo) : UG_LOCK_NONE;
+	if (kind->args.conflict >= 0)
+		decode_conflict(fcinfo, kind->args.conflict, req);
+	req->lock = kind->args.lock >= 0 ?
+		decode_lock(fcinfo, kind->args.lock) : UG_LOCK_NONE;
+	if (kind->args.update_columns >= 0)
+		decode_update_columns(fcinfo, kind->args.update_columns, req);
+	if (kind->args.deltas >= 0)
+		decode_deltas(fcinfo, kind->args.deltas, req);
 }
 
 /*
@@ -121,26 +135,40 @@ lock_table(UgRequest *req)
 static void
 decode_new_row(FunctionCallInfo fcinfo, UgRequest *req)
 {
+	req->ncolumns = decode_object(fcinfo, ARG_NEW_ROW, "new_row", req,
+								  &req->columns);
+}
+
+/*
+ * A JSON object of column name to value, as (attnum, value) pairs sorted
+ * by attnum: parameters follow attribute-number order, whatever the
+ * object's order.
+ */
+static int
+decode_object(FunctionCallInfo fcinfo, int argno, const char *argname,
+			  const UgRequest *req, UgColumnValue **out)
+{
 	Jsonb	   *jb;
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
+	UgColumnValue *columns;
 	int			n = 0;
 
-	if (PG_ARGISNULL(ARG_NEW_ROW))
+	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"new_row\" must not be null")));
+				 errmsg("argument \"%s\" must not be null", argname)));
 
-	jb = PG_GETARG_JSONB_P(ARG_NEW_ROW);
+	jb = PG_GETARG_JSONB_P(argno);
 	if (!JB_ROOT_IS_OBJECT(jb))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("argument \"new_row\" must be a JSON object"),
+				 errmsg("argument \"%s\" must be a JSON object", argname),
 				 errdetail("The value given is a JSON %s.",
 						   JB_ROOT_IS_SCALAR(jb) ? "scalar" : "array")));
 
-	req->columns = palloc(sizeof(UgColumnValue) * Max(JB_ROOT_COUNT(jb), 1));
+	columns = palloc(sizeof(UgColumnValue) * Max(JB_ROOT_COUNT(jb), 1));
 
 	it = JsonbIteratorInit(&jb->root);
 	tok = JsonbIteratorNext(&it, &v, false);	/* WJB_BEGIN_OBJECT */
@@ -151,17 +179,17 @@ decode_new_row(FunctionCallInfo fcinfo, UgRequest *req)
 		if (tok != WJB_KEY)
 			continue;			/* WJB_END_OBJECT */
 
-		col = &req->columns[n++];
+		col = &columns[n++];
 		col->attnum = column_attnum(req, pnstrdup(v.val.string.val,
 												  v.val.string.len));
 
 		tok = JsonbIteratorNext(&it, &col->value, true);
 		Assert(tok == WJB_VALUE);
 	}
-	req->ncolumns = n;
 
-	/* parameters follow attribute-number order, whatever new_row's order */
-	qsort(req->columns, n, sizeof(UgColumnValue), compare_column_values);
+	qsort(columns, n, sizeof(UgColumnValue), compare_column_values);
+	*out = columns;
+	return n;
 }
 
 /*
@@ -169,79 +197,157 @@ decode_new_row(FunctionCallInfo fcinfo, UgRequest *req)
  * NULL means infer it.
  */
 static void
-decode_conflict(FunctionCallInfo fcinfo, UgRequest *req)
+decode_conflict(FunctionCallInfo fcinfo, int argno, UgRequest *req)
 {
-	ArrayType  *arr;
-	Datum	   *elems;
-	bool	   *elemnulls;
-	int			nelems;
+	AttrNumber *attnums;
+	int			n;
 	int			i;
 
-	if (PG_NARGS() <= ARG_CONFLICT || PG_ARGISNULL(ARG_CONFLICT))
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
 		return;
 
-	arr = PG_GETARG_ARRAYTYPE_P(ARG_CONFLICT);
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("argument \"conflict\" must be a one-dimensional array")));
-
-	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT,
-					  &elems, &elemnulls, &nelems);
-	if (nelems == 0)
+	n = decode_names(fcinfo, argno, "conflict", req, &attnums);
+	if (n == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("argument \"conflict\" must name at least one column"),
 				 errhint("Pass NULL to infer the conflict columns from new_row.")));
-	if (nelems > INDEX_MAX_KEYS)
+	if (n > INDEX_MAX_KEYS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
 				 errmsg("argument \"conflict\" names %d columns, but an index has at most %d",
-						nelems, INDEX_MAX_KEYS)));
+						n, INDEX_MAX_KEYS)));
 
+	for (i = 0; i < n; i++)
+	{
+		if (!in_new_row(req, attnums[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("conflict column \"%s\" has no value in argument \"new_row\"",
+							get_attname(req->relid, attnums[i], false)),
+					 errdetail("The existing row is looked up by the values of the conflict columns.")));
+		req->conflict[i] = attnums[i];
+	}
+	req->nconflict = n;
+}
+
+/*
+ * update_columns: the columns idempotent_upsert may change on an existing
+ * row; NULL means every column of new_row outside the conflict key (which
+ * is known only once the arbiter is, see target.c).
+ */
+static void
+decode_update_columns(FunctionCallInfo fcinfo, int argno, UgRequest *req)
+{
+	AttrNumber *attnums;
+	int			n;
+	int			i;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+	{
+		req->changes_default = true;
+		return;
+	}
+
+	n = decode_names(fcinfo, argno, "update_columns", req, &attnums);
+	req->changes = palloc0(sizeof(UgColumnValue) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		if (!in_new_row(req, attnums[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("update column \"%s\" has no value in argument \"new_row\"",
+							get_attname(req->relid, attnums[i], false)),
+					 errdetail("An existing row is updated to the values new_row gives.")));
+		req->changes[i].attnum = attnums[i];
+	}
+	req->nchanges = n;
+}
+
+/*
+ * deltas: a JSON object of column name to the amount increment adds.
+ */
+static void
+decode_deltas(FunctionCallInfo fcinfo, int argno, UgRequest *req)
+{
+	int			i;
+
+	req->nchanges = decode_object(fcinfo, argno, "deltas", req, &req->changes);
+	if (req->nchanges == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"deltas\" must name at least one column")));
+	for (i = 0; i < req->nchanges; i++)
+		if (req->changes[i].value.type == jbvNull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("delta of column \"%s\" must not be null",
+							get_attname(req->relid, req->changes[i].attnum, false))));
+}
+
+/*
+ * A text[] of column names as sorted attribute numbers: one dimension, no
+ * NULL, no column twice.
+ */
+static int
+decode_names(FunctionCallInfo fcinfo, int argno, const char *argname,
+			 const UgRequest *req, AttrNumber **out)
+{
+	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(argno);
+	Datum	   *elems;
+	bool	   *elemnulls;
+	int			nelems;
+	AttrNumber *attnums;
+	int			i;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("argument \"%s\" must be a one-dimensional array", argname)));
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &elemnulls, &nelems);
+	attnums = palloc(sizeof(AttrNumber) * Max(nelems, 1));
 	for (i = 0; i < nelems; i++)
 	{
 		char	   *name;
-		AttrNumber	attnum;
 		int			j;
-		bool		in_new_row = false;
 
 		if (elemnulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("argument \"conflict\" must not contain null elements")));
+					 errmsg("argument \"%s\" must not contain null elements", argname)));
 
 		name = TextDatumGetCString(elems[i]);
-		attnum = column_attnum(req, name);
-
+		attnums[i] = column_attnum(req, name);
 		for (j = 0; j < i; j++)
-			if (req->conflict[j] == attnum)
+			if (attnums[j] == attnums[i])
 				ereport(ERROR,
 						(errcode(ERRCODE_DUPLICATE_COLUMN),
-						 errmsg("column \"%s\" appears more than once in argument \"conflict\"",
-								name)));
-
-		for (j = 0; j < req->ncolumns; j++)
-			if (req->columns[j].attnum == attnum)
-				in_new_row = true;
-		if (!in_new_row)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("conflict column \"%s\" has no value in argument \"new_row\"",
-							name),
-					 errdetail("The existing row is looked up by the values of the conflict columns.")));
-
-		req->conflict[i] = attnum;
+						 errmsg("column \"%s\" appears more than once in argument \"%s\"",
+								name, argname)));
 	}
-	req->nconflict = nelems;
-	qsort(req->conflict, nelems, sizeof(AttrNumber), ug_compare_attnums);
+	qsort(attnums, nelems, sizeof(AttrNumber), ug_compare_attnums);
+	*out = attnums;
+	return nelems;
+}
+
+static bool
+in_new_row(const UgRequest *req, AttrNumber attnum)
+{
+	int			i;
+
+	for (i = 0; i < req->ncolumns; i++)
+		if (req->columns[i].attnum == attnum)
+			return true;
+	return false;
 }
 
 /*
  * lock: the row lock taken on an existing row.
  */
 static UgLockMode
-decode_lock(FunctionCallInfo fcinfo)
+decode_lock(FunctionCallInfo fcinfo, int argno)
 {
 	static const struct
 	{
@@ -258,13 +364,13 @@ decode_lock(FunctionCallInfo fcinfo)
 	char	   *s;
 	size_t		i;
 
-	if (PG_ARGISNULL(ARG_LOCK))
+	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("argument \"lock\" must not be null"),
 				 errhint("Pass 'none' to take no row lock.")));
 
-	s = TextDatumGetCString(PG_GETARG_DATUM(ARG_LOCK));
+	s = TextDatumGetCString(PG_GETARG_DATUM(argno));
 	for (i = 0; i < lengthof(modes); i++)
 		if (pg_strcasecmp(s, modes[i].name) == 0)
 			return modes[i].mode;
@@ -316,7 +422,8 @@ ug_compare_attnums(const void *a, const void *b)
 }
 
 /*
- * Convert new_row's JSON values into the $n parameter values.
+ * Convert the JSON values into the $n parameter values: new_row's columns,
+ * then increment's deltas.
  *
  * Every value goes through the column type's input function with the
  * column's typmod, so it is checked exactly as a literal in an INSERT
@@ -335,13 +442,16 @@ ug_convert_values(const UgRequest *req, const UgTarget *target,
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 
-	Assert(req->ncolumns == target->nparams);
+	Assert(target->nparams == req->ncolumns +
+		   (req->kind == UG_INCREMENT ? req->nchanges : 0));
 	for (i = 0; i < target->nparams; i++)
 	{
 		const UgParam *p = &target->params[i];
-		const JsonbValue *v = &req->columns[i].value;
+		const UgColumnValue *cv = i < req->ncolumns ? &req->columns[i] :
+			&req->changes[i - req->ncolumns];
+		const JsonbValue *v = &cv->value;
 
-		Assert(req->columns[i].attnum == p->attnum);
+		Assert(cv->attnum == p->attnum);
 		column = p->name;
 		if (v->type != jbvNull && p->direct_jsonb)
 		{

@@ -4,9 +4,11 @@
  *	  Backend-local cache of prepared plans: the cache key, the entries,
  *	  and their invalidation, all in this one file.
  *
- * Key: table OID, the set of columns new_row gives, the conflict columns
- * as the caller named them (none = inferred) and the lock mode.  Two calls
- * with the same key generate the same SQL, so they share plans.
+ * Key: the call's kind, table OID, the set of columns new_row gives, the
+ * conflict columns as the caller named them (none = inferred), the lock
+ * mode, and the columns the call changes (update columns as named, or
+ * "default"; increment's delta columns).  Two calls with the same key
+ * generate the same SQL, so they share plans.
  *
  * Invalidation: a relcache callback marks the entries of a table stale
  * whenever the table changes (columns added, dropped, renamed, indexes
@@ -40,10 +42,13 @@
 typedef struct PlanKey
 {
 	Oid			relid;
+	int16		kind;
 	int16		lock;
 	int16		nconflict;		/* 0: inferred */
+	int16		changes_default;
 	AttrNumber	conflict[INDEX_MAX_KEYS];	/* sorted */
 	uint8		columns[COLUMN_BITMAP_BYTES];
+	uint8		changes[COLUMN_BITMAP_BYTES];
 } PlanKey;
 
 typedef struct PlanEntry
@@ -52,15 +57,14 @@ typedef struct PlanEntry
 	bool		valid;
 	MemoryContext cxt;			/* holds target */
 	UgTarget   *target;
-	SPIPlanPtr	select_plan;
-	SPIPlanPtr	insert_plan;
+	SPIPlanPtr	plans[3];		/* select, insert, update; unused: NULL */
 } PlanEntry;
 
 /* Plans and memory of a replaced entry, waiting for no call to be active. */
 typedef struct Retired
 {
 	MemoryContext cxt;
-	SPIPlanPtr	plans[2];
+	SPIPlanPtr	plans[3];
 } Retired;
 
 static HTAB *plan_cache = NULL;
@@ -74,6 +78,7 @@ static void retire_entry(PlanEntry *entry);
 static void free_retired(void);
 static void sweep_stale_entries(void);
 static SPIPlanPtr prepare(const char *sql, const UgTarget *target);
+static bool plans_valid(const PlanEntry *entry);
 static void relcache_callback(Datum arg, Oid relid);
 static void namespace_callback(Datum arg, int cacheid, uint32 hashvalue);
 
@@ -127,20 +132,19 @@ ug_plancache_get(const UgRequest *req)
 		entry->valid = false;
 		entry->cxt = NULL;
 		entry->target = NULL;
-		entry->select_plan = entry->insert_plan = NULL;
+		memset(entry->plans, 0, sizeof(entry->plans));
 	}
 
-	if (!entry->valid ||
-		!SPI_plan_is_valid(entry->select_plan) ||
-		!SPI_plan_is_valid(entry->insert_plan))
+	if (!entry->valid || !plans_valid(entry))
 	{
 		retire_entry(entry);
 		build_entry(entry, req);
 	}
 
 	result.target = entry->target;
-	result.select_plan = entry->select_plan;
-	result.insert_plan = entry->insert_plan;
+	result.select_plan = entry->plans[0];
+	result.insert_plan = entry->plans[1];
+	result.update_plan = entry->plans[2];
 	return result;
 }
 
@@ -171,12 +175,20 @@ make_key(const UgRequest *req, PlanKey *key)
 	key->relid = req->relid;
 	key->lock = (int16) req->lock;
 	key->nconflict = (int16) req->nconflict;
+	key->kind = (int16) req->kind;
+	key->changes_default = (int16) req->changes_default;
 	memcpy(key->conflict, req->conflict, sizeof(AttrNumber) * req->nconflict);
 	for (i = 0; i < req->ncolumns; i++)
 	{
 		AttrNumber	a = req->columns[i].attnum;
 
 		key->columns[a / 8] |= (uint8) (1 << (a % 8));
+	}
+	for (i = 0; i < req->nchanges; i++)
+	{
+		AttrNumber	a = req->changes[i].attnum;
+
+		key->changes[a / 8] |= (uint8) (1 << (a % 8));
 	}
 }
 
@@ -194,24 +206,44 @@ build_entry(PlanEntry *entry, const UgRequest *req)
 											  ALLOCSET_SMALL_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	UgTarget   *target = ug_build_target(req);
-	char	   *select_sql = ug_sql_select(target);
-	char	   *insert_sql = ug_sql_insert(target);
-	SPIPlanPtr	select_plan;
-	SPIPlanPtr	insert_plan;
+	char	   *sql[3];
+	SPIPlanPtr	plans[3];
+	size_t		i;
 
+	/*
+	 * The statements a kind runs: select_or_insert needs no update,
+	 * increment no lookup, an upsert with no update column no update.
+	 */
+	sql[0] = req->kind == UG_INCREMENT ? NULL : ug_sql_select(target);
+	sql[1] = ug_sql_insert(target);
+	sql[2] = req->kind == UG_SELECT_OR_INSERT || target->nchanges == 0 ?
+		NULL : ug_sql_update(target);
 	MemoryContextSwitchTo(old);
-	select_plan = prepare(select_sql, target);
-	insert_plan = prepare(insert_sql, target);
 
-	/* both prepared: nothing can fail any more, keep them */
-	if (SPI_keepplan(select_plan) != 0 || SPI_keepplan(insert_plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
+	for (i = 0; i < lengthof(plans); i++)
+		plans[i] = sql[i] ? prepare(sql[i], target) : NULL;
+
+	/* all prepared: nothing can fail any more, keep them */
+	for (i = 0; i < lengthof(plans); i++)
+		if (plans[i] != NULL && SPI_keepplan(plans[i]) != 0)
+			elog(ERROR, "SPI_keepplan failed");
 	MemoryContextSetParent(cxt, CacheMemoryContext);
 	entry->cxt = cxt;
 	entry->target = target;
-	entry->select_plan = select_plan;
-	entry->insert_plan = insert_plan;
+	memcpy(entry->plans, plans, sizeof(plans));
 	entry->valid = true;
+}
+
+/* Whether PostgreSQL's plan cache still holds every plan of an entry valid. */
+static bool
+plans_valid(const PlanEntry *entry)
+{
+	size_t		i;
+
+	for (i = 0; i < lengthof(entry->plans); i++)
+		if (entry->plans[i] != NULL && !SPI_plan_is_valid(entry->plans[i]))
+			return false;
+	return true;
 }
 
 /* Prepare a statement in SPI's memory (freed on error until kept). */
@@ -239,21 +271,20 @@ retire_entry(PlanEntry *entry)
 	Retired    *r;
 
 	entry->valid = false;
-	if (entry->cxt == NULL && entry->select_plan == NULL &&
-		entry->insert_plan == NULL)
+	if (entry->cxt == NULL && entry->plans[0] == NULL &&
+		entry->plans[1] == NULL && entry->plans[2] == NULL)
 		return;
 
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	r = palloc(sizeof(Retired));
 	r->cxt = entry->cxt;
-	r->plans[0] = entry->select_plan;
-	r->plans[1] = entry->insert_plan;
+	memcpy(r->plans, entry->plans, sizeof(r->plans));
 	retired = lappend(retired, r);
 	MemoryContextSwitchTo(old);
 
 	entry->cxt = NULL;
 	entry->target = NULL;
-	entry->select_plan = entry->insert_plan = NULL;
+	memset(entry->plans, 0, sizeof(entry->plans));
 }
 
 static void

@@ -15,8 +15,14 @@
  *		take the same parameter list.
  *
  * The bare alias stands for the whole row (target.c picks one that no
- * column shadows), so both statements return one value of the table's
- * row type, dropped columns and all.
+ * column shadows), so every statement returns one value of the table's
+ * row type, dropped columns and all (the upsert's lookup a second one:
+ * whether any update column differs).
+ *
+ * "Differs" is written with the column type's equality operator, schema
+ * and all, under the "C" collation for collatable types, and null-safe:
+ * NOT COALESCE(r.c OPERATOR(s.=) $n, r.c IS NULL AND $n IS NULL).
+ * IS DISTINCT FROM would look "=" up in the search_path.
  *
  *-------------------------------------------------------------------------
  */
@@ -32,13 +38,14 @@
 #include "utils/syscache.h"
 
 static void append_key_match(StringInfo buf, const UgTarget *target);
+static void append_differs(StringInfo buf, const UgTarget *target);
 static void append_operator(StringInfo buf, Oid opno);
 static void append_collation(StringInfo buf, Oid collid);
 static void append_column_list(StringInfo buf, const UgTarget *target,
 							   bool keys_only);
 
 /*
- * SELECT r FROM [ONLY] s.t AS r WHERE <key match> [FOR ... OF r]
+ * SELECT r[, <differs>] FROM [ONLY] s.t AS r WHERE <key match> [FOR ... OF r]
  *
  * ONLY keeps rows of inheritance children out: the parent's unique index
  * does not cover them.  A partitioned table has no rows of its own, so it
@@ -57,8 +64,13 @@ ug_sql_select(const UgTarget *target)
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "SELECT %s FROM %s%s AS %s WHERE ",
-					 target->alias,
+	appendStringInfo(&buf, "SELECT %s", target->alias);
+	if (target->kind == UG_IDEMPOTENT_UPSERT)
+	{
+		appendStringInfoString(&buf, ", ");
+		append_differs(&buf, target);
+	}
+	appendStringInfo(&buf, " FROM %s%s AS %s WHERE ",
 					 target->relkind == RELKIND_RELATION ? "ONLY " : "",
 					 target->qualified, target->alias);
 	append_key_match(&buf, target);
@@ -82,12 +94,89 @@ ug_sql_insert(const UgTarget *target)
 					 target->qualified, target->alias);
 	append_column_list(&buf, target, false);
 	appendStringInfoString(&buf, " VALUES (");
-	for (i = 0; i < target->nparams; i++)
+	for (i = 0; i < target->ncolumns; i++)
 		appendStringInfo(&buf, "%s$%d", i > 0 ? ", " : "", i + 1);
 	appendStringInfoString(&buf, ") ON CONFLICT ");
 	append_column_list(&buf, target, true);
 	appendStringInfo(&buf, " DO NOTHING RETURNING %s", target->alias);
 	return buf.data;
+}
+
+/*
+ * idempotent_upsert:
+ *	 UPDATE [ONLY] s.t AS r SET c = $n, ... WHERE <key match> AND <differs>
+ *	 RETURNING r
+ * increment:
+ *	 UPDATE [ONLY] s.t AS r SET c = COALESCE(r.c, 0) OPERATOR(pg_catalog.+) $d, ...
+ *	 WHERE <key match> RETURNING r
+ * Under READ COMMITTED a row changed meanwhile is re-checked against the
+ * WHERE clause (EvalPlanQual), so a concurrent writer that already set the
+ * same values makes the update find nothing, and increments add up.
+ */
+char *
+ug_sql_update(const UgTarget *target)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "UPDATE %s%s AS %s SET ",
+					 target->relkind == RELKIND_RELATION ? "ONLY " : "",
+					 target->qualified, target->alias);
+	for (i = 0; i < target->nchanges; i++)
+	{
+		int			n = target->changes[i].param;
+		const char *col = quote_identifier(target->params[n].name);
+
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		if (target->kind == UG_INCREMENT)
+			appendStringInfo(&buf, "%s = COALESCE(%s.%s, 0) OPERATOR(pg_catalog.+) $%d",
+							 col, target->alias, col, n + 1);
+		else
+			appendStringInfo(&buf, "%s = $%d", col, n + 1);
+	}
+	appendStringInfoString(&buf, " WHERE ");
+	append_key_match(&buf, target);
+	if (target->kind == UG_IDEMPOTENT_UPSERT)
+	{
+		appendStringInfoString(&buf, " AND ");
+		append_differs(&buf, target);
+	}
+	appendStringInfo(&buf, " RETURNING %s", target->alias);
+	return buf.data;
+}
+
+/* NOT (COALESCE(r.c OPERATOR(s.=) $n, r.c IS NULL AND $n IS NULL) AND ...) */
+static void
+append_differs(StringInfo buf, const UgTarget *target)
+{
+	int			i;
+
+	if (target->nchanges == 0)
+	{
+		appendStringInfoString(buf, "false");
+		return;
+	}
+	appendStringInfoString(buf, "NOT (");
+	for (i = 0; i < target->nchanges; i++)
+	{
+		const UgChange *change = &target->changes[i];
+		const char *col = quote_identifier(target->params[change->param].name);
+		int			n = change->param + 1;
+
+		if (i > 0)
+			appendStringInfoString(buf, " AND ");
+		appendStringInfo(buf, "COALESCE(%s.%s ", target->alias, col);
+		append_operator(buf, change->eqop);
+		if (change->collatable)
+			appendStringInfo(buf, " ($%d COLLATE pg_catalog.\"C\")", n);
+		else
+			appendStringInfo(buf, " $%d", n);
+		appendStringInfo(buf, ", %s.%s IS NULL AND $%d IS NULL)",
+						 target->alias, col, n);
+	}
+	appendStringInfoChar(buf, ')');
 }
 
 /* r.k1 OPERATOR(s.=) $1 AND r.k2 OPERATOR(s.=) ($2 COLLATE s.c) ... */
@@ -152,7 +241,7 @@ append_collation(StringInfo buf, Oid collid)
 static void
 append_column_list(StringInfo buf, const UgTarget *target, bool keys_only)
 {
-	int			n = keys_only ? target->nkeys : target->nparams;
+	int			n = keys_only ? target->nkeys : target->ncolumns;
 	int			i;
 
 	appendStringInfoChar(buf, '(');

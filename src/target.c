@@ -24,12 +24,14 @@
 #include "access/stratnum.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
+#include "parser/parse_coerce.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 
 /* What target.c needs to know of one unique index of the table. */
 typedef struct UniqueIndex
@@ -50,8 +52,12 @@ static void infer_conflict(Relation rel, const UgRequest *req,
 						   int *nconflict, AttrNumber *conflict);
 static const UniqueIndex *choose_arbiter(Relation rel, UniqueIndex *idx, int nidx,
 										 int nconflict, const AttrNumber *conflict);
+static void fill_param(Relation rel, UgParam *p, AttrNumber attnum);
 static void fill_keys(Relation rel, UgTarget *target, const UniqueIndex *arbiter,
 					  int nconflict, const AttrNumber *conflict);
+static void fill_update_columns(const UgRequest *req, UgTarget *target);
+static void fill_deltas(UgTarget *target);
+static bool is_key_param(const UgTarget *target, int param);
 static bool keys_in_request(const UniqueIndex *ui, const UgRequest *req);
 static bool same_columns(const UniqueIndex *ui, int n, const AttrNumber *cols);
 static char *describe_index(Relation rel, const UniqueIndex *ui);
@@ -81,27 +87,15 @@ ug_build_target(const UgRequest *req)
 	target->alias = choose_alias(req->relid);
 	target->lock = req->lock;
 
-	target->nparams = req->ncolumns;
-	target->params = palloc0(sizeof(UgParam) * Max(req->ncolumns, 1));
-	for (i = 0; i < req->ncolumns; i++)
-	{
-		UgParam    *p = &target->params[i];
-		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel),
-											  req->columns[i].attnum - 1);
-		Oid			infunc;
-		bool		isvarlena;
-
-		p->attnum = att->attnum;
-		p->name = pstrdup(NameStr(att->attname));
-		p->type = att->atttypid;
-		p->typmod = att->atttypmod;
-		p->direct_jsonb = (p->type == JSONBOID);
-		p->json_text = (getBaseType(p->type) == JSONOID ||
-						getBaseType(p->type) == JSONBOID);
-		getTypeInputInfo(p->type, &infunc, &p->ioparam);
-		fmgr_info(infunc, &p->input);
-		getTypeOutputInfo(p->type, &p->output, &isvarlena);
-	}
+	target->kind = req->kind;
+	target->ncolumns = req->ncolumns;
+	target->nparams = req->ncolumns +
+		(req->kind == UG_INCREMENT ? req->nchanges : 0);
+	target->params = palloc0(sizeof(UgParam) * Max(target->nparams, 1));
+	for (i = 0; i < target->nparams; i++)
+		fill_param(rel, &target->params[i], i < req->ncolumns ?
+				   req->columns[i].attnum :
+				   req->changes[i - req->ncolumns].attnum);
 
 	nidx = load_unique_indexes(rel, &idx);
 	if (nconflict == 0)
@@ -111,6 +105,10 @@ ug_build_target(const UgRequest *req)
 
 	fill_keys(rel, target, choose_arbiter(rel, idx, nidx, nconflict, conflict),
 			  nconflict, conflict);
+	if (req->kind == UG_IDEMPOTENT_UPSERT)
+		fill_update_columns(req, target);
+	else if (req->kind == UG_INCREMENT)
+		fill_deltas(target);
 
 	relation_close(rel, NoLock);
 	return target;
@@ -327,7 +325,7 @@ fill_keys(Relation rel, UgTarget *target, const UniqueIndex *arbiter,
 		for (pos = 0; arbiter->keys[pos] != conflict[i]; pos++)
 			Assert(pos < arbiter->nkeys);
 		for (p = 0; target->params[p].attnum != conflict[i]; p++)
-			Assert(p < target->nparams);
+			Assert(p < target->ncolumns);
 
 		key->param = p;
 		opclass = indclass->values[pos];
@@ -346,6 +344,114 @@ fill_keys(Relation rel, UgTarget *target, const UniqueIndex *arbiter,
 
 	target->index_name = get_rel_name(arbiter->indexoid);
 	target->nulls_not_distinct = arbiter->nulls_not_distinct;
+}
+
+/* A parameter: a column's name, type and conversion functions. */
+static void
+fill_param(Relation rel, UgParam *p, AttrNumber attnum)
+{
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+	Oid			infunc;
+	bool		isvarlena;
+
+	p->attnum = attnum;
+	p->name = pstrdup(NameStr(att->attname));
+	p->type = att->atttypid;
+	p->typmod = att->atttypmod;
+	p->direct_jsonb = (p->type == JSONBOID);
+	p->json_text = (getBaseType(p->type) == JSONOID ||
+					getBaseType(p->type) == JSONBOID);
+	getTypeInputInfo(p->type, &infunc, &p->ioparam);
+	fmgr_info(infunc, &p->input);
+	getTypeOutputInfo(p->type, &p->output, &isvarlena);
+}
+
+/*
+ * idempotent_upsert: the columns an existing row is updated in, each with
+ * the equality operator that decides whether its value changed.  By
+ * default every column of new_row outside the conflict key.
+ */
+static void
+fill_update_columns(const UgRequest *req, UgTarget *target)
+{
+	int			i;
+
+	target->changes = palloc0(sizeof(UgChange) * Max(target->ncolumns, 1));
+	for (i = 0; i < target->ncolumns; i++)
+	{
+		const UgParam *p = &target->params[i];
+		UgChange   *change;
+		bool		wanted = req->changes_default && !is_key_param(target, i);
+		int			c;
+		TypeCacheEntry *tc;
+
+		for (c = 0; c < req->nchanges; c++)
+			wanted |= (req->changes[c].attnum == p->attnum);
+		if (!wanted)
+			continue;
+		if (is_key_param(target, i))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("update column \"%s\" is a conflict column", p->name),
+					 errdetail("The conflict columns find the row; they are never updated.")));
+
+		tc = lookup_type_cache(p->type, TYPECACHE_EQ_OPR);
+		if (!OidIsValid(tc->eq_opr))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("could not identify an equality operator for type %s of column \"%s\"",
+							format_type_be(p->type), p->name),
+					 errdetail("An existing row is updated only when a value differs, which needs an equality operator."),
+					 errhint("Leave the column out of update_columns, or give it a type with equality, such as jsonb instead of json.")));
+
+		change = &target->changes[target->nchanges++];
+		change->param = i;
+		change->eqop = tc->eq_opr;
+		change->collatable = type_is_collatable(p->type);
+	}
+}
+
+/*
+ * increment: each delta is a parameter after new_row's columns, and its
+ * column must be numeric and outside the conflict key.
+ */
+static void
+fill_deltas(UgTarget *target)
+{
+	int			i;
+
+	target->nchanges = target->nparams - target->ncolumns;
+	target->changes = palloc0(sizeof(UgChange) * Max(target->nchanges, 1));
+	for (i = 0; i < target->nchanges; i++)
+	{
+		int			param = target->ncolumns + i;
+		const UgParam *p = &target->params[param];
+		int			k;
+
+		for (k = 0; k < target->nkeys; k++)
+			if (target->params[target->keys[k].param].attnum == p->attnum)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("conflict column \"%s\" cannot be incremented", p->name),
+						 errdetail("The conflict columns find the row; they are never updated.")));
+		if (TypeCategory(getBaseType(p->type)) != TYPCATEGORY_NUMERIC)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" cannot be incremented", p->name),
+					 errdetail("Its type %s is not numeric.", format_type_be(p->type))));
+		target->changes[i].param = param;
+	}
+}
+
+static bool
+is_key_param(const UgTarget *target, int param)
+{
+	int			k;
+
+	for (k = 0; k < target->nkeys; k++)
+		if (target->keys[k].param == param)
+			return true;
+	return false;
 }
 
 static bool

@@ -17,7 +17,7 @@ void
 _PG_init(void)
 {
 	ug_plancache_init();
-	ug_select_or_insert_init();
+	ug_call_init();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("upsert_guard");

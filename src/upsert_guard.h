@@ -10,8 +10,11 @@
  *				parameters in attribute-number order, the arbiter index's
  *				key columns and their equality operators (target.c)
  *	  entry		a plan-cache entry: one target and its prepared plans,
- *				keyed by table, column set, conflict columns and lock mode
- *				(plancache.c)
+ *				keyed by call kind, table, column sets, conflict columns
+ *				and lock mode (plancache.c)
+ *	  kind		a SQL-callable call: select_or_insert, idempotent_upsert,
+ *				increment; its arguments and one round of its retry loop
+ *				(call.c runs the loop; one file per kind)
  *
  *-------------------------------------------------------------------------
  */
@@ -36,6 +39,23 @@ typedef enum UgLockMode
 	UG_LOCK_UPDATE
 } UgLockMode;
 
+/* Which call: decides the statements an entry prepares. */
+typedef enum UgKind
+{
+	UG_SELECT_OR_INSERT,
+	UG_IDEMPOTENT_UPSERT,
+	UG_INCREMENT
+} UgKind;
+
+/* Positions of a call's optional arguments; -1: the call has none. */
+typedef struct UgArgLayout
+{
+	int			conflict;
+	int			lock;
+	int			update_columns;
+	int			deltas;
+} UgArgLayout;
+
 /* One key of new_row: the column it names and its JSON value. */
 typedef struct UgColumnValue
 {
@@ -53,6 +73,17 @@ typedef struct UgRequest
 	int			nconflict;		/* 0: infer the conflict columns */
 	AttrNumber	conflict[INDEX_MAX_KEYS];	/* sorted */
 	UgLockMode	lock;
+	UgKind		kind;
+
+	/*
+	 * Columns the call changes on an existing row, sorted by attnum:
+	 * idempotent_upsert's update columns (their values are new_row's; NULL
+	 * update_columns leaves changes_default set and nchanges 0), or
+	 * increment's deltas, with their values.
+	 */
+	bool		changes_default;
+	int			nchanges;
+	UgColumnValue *changes;
 } UgRequest;
 
 /* One $n parameter of the generated SQL: a column of new_row. */
@@ -77,6 +108,14 @@ typedef struct UgKeyColumn
 	Oid			collation;		/* explicit collation, or InvalidOid */
 } UgKeyColumn;
 
+/* A column the call changes on an existing row. */
+typedef struct UgChange
+{
+	int			param;			/* the new value (upsert) or the delta */
+	Oid			eqop;			/* upsert: the type's equality operator */
+	bool		collatable;		/* upsert: compare under the "C" collation */
+} UgChange;
+
 /* The table and arbiter as the generated SQL sees them. */
 typedef struct UgTarget
 {
@@ -86,8 +125,12 @@ typedef struct UgTarget
 	char	   *qualified;		/* quoted schema.table, for SQL */
 	char	   *alias;			/* quoted alias that no column shadows */
 	UgLockMode	lock;
-	int			nparams;
+	UgKind		kind;
+	int			nparams;		/* new_row's columns, then increment's deltas */
+	int			ncolumns;		/* new_row's columns: $1 .. $ncolumns */
 	UgParam    *params;
+	int			nchanges;
+	UgChange   *changes;
 	int			nkeys;
 	UgKeyColumn keys[INDEX_MAX_KEYS];
 	char	   *index_name;		/* the arbiter index, for messages */
@@ -98,12 +141,25 @@ typedef struct UgTarget
 typedef struct UgPlans
 {
 	const UgTarget *target;
-	SPIPlanPtr	select_plan;
+	SPIPlanPtr	select_plan;	/* NULL for increment */
 	SPIPlanPtr	insert_plan;
+	SPIPlanPtr	update_plan;	/* NULL for select_or_insert */
 } UgPlans;
 
+/* A SQL-callable call: its name, arguments and one round of its loop. */
+typedef struct UgCallKind
+{
+	UgKind		kind;
+	const char *name;			/* for error context: "select_or_insert" */
+	const char *action;			/* for giving up: "select or insert" */
+	UgArgLayout args;
+	/* one round: true and the row and outcome when done */
+	bool		(*round) (const UgPlans *plans, Datum *values, const char *nulls,
+						  const char **outcome, Datum *row);
+} UgCallKind;
+
 /* args.c */
-extern void ug_decode_call(FunctionCallInfo fcinfo, bool with_lock,
+extern void ug_decode_call(FunctionCallInfo fcinfo, const UgCallKind *kind,
 						   UgRequest *req);
 extern void ug_convert_values(const UgRequest *req, const UgTarget *target,
 							  Datum *values, char *nulls);
@@ -117,6 +173,7 @@ extern UgTarget *ug_build_target(const UgRequest *req);
 /* sqlgen.c */
 extern char *ug_sql_select(const UgTarget *target);
 extern char *ug_sql_insert(const UgTarget *target);
+extern char *ug_sql_update(const UgTarget *target);
 
 /* plancache.c */
 extern void ug_plancache_init(void);
@@ -124,7 +181,13 @@ extern UgPlans ug_plancache_get(const UgRequest *req);
 extern void ug_plancache_pin(void);
 extern void ug_plancache_unpin(void);
 
-/* select_or_insert.c */
-extern void ug_select_or_insert_init(void);
+/* call.c */
+extern void ug_call_init(void);
+extern Datum ug_call(FunctionCallInfo fcinfo, const UgCallKind *kind,
+					 const char **outcome);
+extern Datum ug_call_with_outcome(FunctionCallInfo fcinfo,
+								  const UgCallKind *kind);
+extern bool ug_run_plan(SPIPlanPtr plan, Datum *values, const char *nulls,
+						Datum *row, bool *flag);
 
 #endif							/* UPSERT_GUARD_H */

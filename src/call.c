@@ -1,0 +1,255 @@
+/*-------------------------------------------------------------------------
+ *
+ * call.c
+ *	  What every upsert_guard call does around its own loop: decode the
+ *	  arguments, fetch the plans, convert the values, run the rounds of the
+ *	  kind's loop up to upsert_guard.max_attempts, give up with the right
+ *	  SQLSTATE, and return the row (with its outcome, for the _outcome
+ *	  variants).
+ *
+ * A kind (select_or_insert.c, upsert.c, counter.c) supplies one round: the
+ * statements it runs once, returning true when it has a row.  Returning
+ * false means a concurrent transaction holds the key (under READ
+ * COMMITTED): the next round's statements take a new snapshot and see
+ * what it committed.  Under REPEATABLE READ and SERIALIZABLE PostgreSQL
+ * raises 40001 itself instead, and the error context adds the hint to
+ * retry the transaction.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "upsert_guard.h"
+
+#include "access/htup_details.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/rls.h"
+
+/* What the error context callback knows of the call. */
+typedef struct CallState
+{
+	const UgCallKind *kind;
+	const char *relname;
+	bool		own_error;		/* give_up is raising: keep its hint */
+} CallState;
+
+/*---- GUC variables ----*/
+static int	max_attempts = 10;
+
+static Datum run_call(const UgCallKind *kind, const UgRequest *req,
+					  CallState *state, const char **outcome);
+static void check_key_not_null(const UgTarget *target, const char *nulls);
+static void give_up(const UgCallKind *kind, const UgTarget *target,
+					const Datum *values, const char *nulls);
+static void error_callback(void *arg);
+
+void
+ug_call_init(void)
+{
+	DefineCustomIntVariable("upsert_guard.max_attempts",
+							"Maximum number of rounds of one call's retry loop.",
+							"When concurrent transactions keep inserting or "
+							"deleting the same key between a call's statements, "
+							"the call gives up after this many rounds with "
+							"SQLSTATE 40001.",
+							&max_attempts,
+							10, 1, 1000000,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+}
+
+/*
+ * Run a call of the given kind; return the row, and in *outcome what
+ * happened ("found", "inserted", "updated", "unchanged").
+ */
+Datum
+ug_call(FunctionCallInfo fcinfo, const UgCallKind *kind, const char **outcome)
+{
+	UgRequest	req;
+	CallState	state;
+	volatile Datum row = (Datum) 0;
+	ErrorContextCallback errcb;
+
+	ug_decode_call(fcinfo, kind, &req);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	state.kind = kind;
+	state.relname = req.relname;
+	state.own_error = false;
+	errcb.callback = error_callback;
+	errcb.arg = &state;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	/* pinned from before the plans are fetched until the last one ran */
+	ug_plancache_pin();
+	PG_TRY();
+	{
+		row = run_call(kind, &req, &state, outcome);
+	}
+	PG_FINALLY();
+	{
+		ug_plancache_unpin();
+	}
+	PG_END_TRY();
+	error_context_stack = errcb.previous;
+
+	row = SPI_datumTransfer(row, false, -1);
+	SPI_finish();
+	return row;
+}
+
+/*
+ * The same, as the record (outcome text, result anyelement) of the
+ * _outcome variants.
+ */
+Datum
+ug_call_with_outcome(FunctionCallInfo fcinfo, const UgCallKind *kind)
+{
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	const char *outcome = NULL;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	values[1] = ug_call(fcinfo, kind, &outcome);
+	values[0] = CStringGetTextDatum(outcome);
+	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
+											 values, nulls));
+}
+
+/* Fetch the plans, convert the values, and run the loop or give up. */
+static Datum
+run_call(const UgCallKind *kind, const UgRequest *req, CallState *state,
+		 const char **outcome)
+{
+	UgPlans		plans = ug_plancache_get(req);
+	Datum	   *values = palloc(sizeof(Datum) * Max(plans.target->nparams, 1));
+	char	   *nulls = palloc(sizeof(char) * Max(plans.target->nparams, 1));
+	Datum		row;
+	int			attempt;
+
+	ug_convert_values(req, plans.target, values, nulls);
+	check_key_not_null(plans.target, nulls);
+
+	for (attempt = 1; attempt <= max_attempts; attempt++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (kind->round(&plans, values, nulls, outcome, &row))
+			return row;
+	}
+
+	state->own_error = true;
+	give_up(kind, plans.target, values, nulls);
+	pg_unreachable();
+}
+
+/*
+ * Execute one cached plan; true, the row in its first column and (if flag
+ * is given) the boolean in its second, if it returned a row.
+ */
+bool
+ug_run_plan(SPIPlanPtr plan, Datum *values, const char *nulls,
+			Datum *row, bool *flag)
+{
+	bool		isnull;
+	int			rc;
+
+	/* read_only = false: a new snapshot and command id per statement */
+	rc = SPI_execute_plan(plan, values, nulls, false, 0);
+	if (rc != SPI_OK_SELECT && rc != SPI_OK_INSERT_RETURNING &&
+		rc != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "unexpected SPI result: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		return false;
+
+	*row = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	Assert(!isnull);
+	if (flag != NULL)
+		*flag = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 2, &isnull));
+	return true;
+}
+
+/*
+ * A null key can never conflict (unique indexes treat nulls as distinct),
+ * so every call would insert another row: refuse it.
+ */
+static void
+check_key_not_null(const UgTarget *target, const char *nulls)
+{
+	int			i;
+
+	for (i = 0; i < target->nkeys; i++)
+	{
+		const char *name = target->params[target->keys[i].param].name;
+
+		if (nulls[target->keys[i].param] != 'n')
+			continue;
+		if (target->nulls_not_distinct)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("null value in conflict column \"%s\" is not supported yet",
+							name),
+					 errdetail("Unique index \"%s\" is NULLS NOT DISTINCT; looking up a null key is not implemented.",
+							   target->index_name)));
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("conflict column \"%s\" must not be null", name),
+				 errdetail("Unique index \"%s\" treats null values as distinct, so a row with a null key never conflicts and every call would insert a new row.",
+						   target->index_name)));
+	}
+}
+
+/*
+ * max_attempts rounds and no row.  Under READ COMMITTED that is churn (a
+ * concurrent transaction inserting the key between our statements, or
+ * deleting it again), which a retry of the transaction may get past:
+ * 40001.  If row-level security hides rows from the caller, it is more
+ * likely the insert meeting a row the caller may not see, which no retry
+ * fixes: 42501.
+ */
+static void
+give_up(const UgCallKind *kind, const UgTarget *target, const Datum *values,
+		const char *nulls)
+{
+	char	   *key = ug_describe_key(target, values, nulls);
+
+	if (check_enable_rls(target->relid, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("could not %s a row in table \"%s\"",
+						kind->action, target->relname),
+				 errdetail("Each insert met an existing row with key %s that the current user cannot select; row-level security policies of the table hide it.",
+						   key)));
+
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg_plural("could not %s a row in table \"%s\" after %d attempt",
+						   "could not %s a row in table \"%s\" after %d attempts",
+						   max_attempts, kind->action, target->relname, max_attempts),
+			 errdetail("In each attempt the lookup found no row with key %s in table %s, and the insert then met a row with that key written by a concurrent transaction.",
+					   key, target->qualified),
+			 errhint("Retry the transaction. The number of attempts is set by upsert_guard.max_attempts.")));
+}
+
+/*
+ * Context for errors raised while the call prepares and runs its
+ * statements.  A serialization failure gets the hint that the caller must
+ * retry the transaction (a retry inside it would see the same snapshot and
+ * fail again).
+ */
+static void
+error_callback(void *arg)
+{
+	const CallState *state = (const CallState *) arg;
+
+	if (geterrcode() == ERRCODE_T_R_SERIALIZATION_FAILURE && !state->own_error)
+		errhint("Retry the transaction: a concurrent transaction changed a row with the same key after this transaction took its snapshot.");
+	errcontext("upsert_guard.%s on table \"%s\"", state->kind->name, state->relname);
+}
