@@ -11,12 +11,13 @@ CREATE FUNCTION upsert_guard.select_or_insert(
     target anyelement,
     new_row jsonb,
     conflict text[] DEFAULT NULL,
-    lock text DEFAULT 'key share')
+    lock text DEFAULT 'key share',
+    arbiter text DEFAULT NULL)
 RETURNS anyelement
 AS 'MODULE_PATHNAME', 'upsert_guard_select_or_insert'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
 
-COMMENT ON FUNCTION upsert_guard.select_or_insert(anyelement, jsonb, text[], text) IS
+COMMENT ON FUNCTION upsert_guard.select_or_insert(anyelement, jsonb, text[], text, text) IS
 'return the row with new_row''s key, inserting new_row if there is none';
 
 -- The same call, also telling whether the row was 'inserted' or 'found'.
@@ -25,13 +26,14 @@ CREATE FUNCTION upsert_guard.select_or_insert_outcome(
     new_row jsonb,
     conflict text[] DEFAULT NULL,
     lock text DEFAULT 'key share',
+    arbiter text DEFAULT NULL,
     OUT outcome text,
     OUT result anyelement)
 RETURNS record
 AS 'MODULE_PATHNAME', 'upsert_guard_select_or_insert_outcome'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
 
-COMMENT ON FUNCTION upsert_guard.select_or_insert_outcome(anyelement, jsonb, text[], text) IS
+COMMENT ON FUNCTION upsert_guard.select_or_insert_outcome(anyelement, jsonb, text[], text, text) IS
 'select_or_insert, with outcome ''inserted'' or ''found''';
 
 -- Insert new_row, or update the existing row with its key in the update
@@ -41,12 +43,13 @@ CREATE FUNCTION upsert_guard.idempotent_upsert(
     target anyelement,
     new_row jsonb,
     conflict text[] DEFAULT NULL,
-    update_columns text[] DEFAULT NULL)
+    update_columns text[] DEFAULT NULL,
+    arbiter text DEFAULT NULL)
 RETURNS anyelement
 AS 'MODULE_PATHNAME', 'upsert_guard_idempotent_upsert'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
 
-COMMENT ON FUNCTION upsert_guard.idempotent_upsert(anyelement, jsonb, text[], text[]) IS
+COMMENT ON FUNCTION upsert_guard.idempotent_upsert(anyelement, jsonb, text[], text[], text) IS
 'insert new_row, or update the row with its key where a value differs; write nothing when none does';
 
 -- The same call, also telling whether the row was 'inserted', 'updated' or
@@ -56,13 +59,14 @@ CREATE FUNCTION upsert_guard.idempotent_upsert_outcome(
     new_row jsonb,
     conflict text[] DEFAULT NULL,
     update_columns text[] DEFAULT NULL,
+    arbiter text DEFAULT NULL,
     OUT outcome text,
     OUT result anyelement)
 RETURNS record
 AS 'MODULE_PATHNAME', 'upsert_guard_idempotent_upsert_outcome'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
 
-COMMENT ON FUNCTION upsert_guard.idempotent_upsert_outcome(anyelement, jsonb, text[], text[]) IS
+COMMENT ON FUNCTION upsert_guard.idempotent_upsert_outcome(anyelement, jsonb, text[], text[], text) IS
 'idempotent_upsert, with outcome ''inserted'', ''updated'' or ''unchanged''';
 
 -- Insert new_row (the starting values), or add deltas to numeric columns
@@ -71,12 +75,13 @@ CREATE FUNCTION upsert_guard.increment(
     target anyelement,
     new_row jsonb,
     deltas jsonb,
-    conflict text[] DEFAULT NULL)
+    conflict text[] DEFAULT NULL,
+    arbiter text DEFAULT NULL)
 RETURNS anyelement
 AS 'MODULE_PATHNAME', 'upsert_guard_increment'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
 
-COMMENT ON FUNCTION upsert_guard.increment(anyelement, jsonb, jsonb, text[]) IS
+COMMENT ON FUNCTION upsert_guard.increment(anyelement, jsonb, jsonb, text[], text) IS
 'insert new_row, or add deltas to the row with its key';
 
 -- The same call, also telling whether the row was 'inserted' or 'updated'.
@@ -85,11 +90,12 @@ CREATE FUNCTION upsert_guard.increment_outcome(
     new_row jsonb,
     deltas jsonb,
     conflict text[] DEFAULT NULL,
+    arbiter text DEFAULT NULL,
     OUT outcome text,
     OUT result anyelement)
 RETURNS record
 AS 'MODULE_PATHNAME', 'upsert_guard_increment_outcome'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
 
-COMMENT ON FUNCTION upsert_guard.increment_outcome(anyelement, jsonb, jsonb, text[]) IS
+COMMENT ON FUNCTION upsert_guard.increment_outcome(anyelement, jsonb, jsonb, text[], text) IS
 'increment, with outcome ''inserted'' or ''updated''';

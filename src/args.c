@@ -38,6 +38,7 @@ static int	decode_object(FunctionCallInfo fcinfo, int argno, const char *argname
 static int	decode_names(FunctionCallInfo fcinfo, int argno, const char *argname,
 						 const UgRequest *req, AttrNumber **out);
 static bool in_new_row(const UgRequest *req, AttrNumber attnum);
+static void decode_arbiter(FunctionCallInfo fcinfo, int argno, UgRequest *req);
 static AttrNumber column_attnum(const UgRequest *req, const char *name);
 static int	compare_column_values(const void *a, const void *b);
 static char *json_value_text(const JsonbValue *v, bool as_json);
@@ -66,6 +67,8 @@ ug_decode_call(FunctionCallInfo fcinfo, const UgCallKind *kind, UgRequest *req)
 		decode_update_columns(fcinfo, kind->args.update_columns, req);
 	if (kind->args.deltas >= 0)
 		decode_deltas(fcinfo, kind->args.deltas, req);
+	if (kind->args.arbiter >= 0)
+		decode_arbiter(fcinfo, kind->args.arbiter, req);
 }
 
 /*
@@ -283,6 +286,29 @@ decode_deltas(FunctionCallInfo fcinfo, int argno, UgRequest *req)
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("delta of column \"%s\" must not be null",
 							get_attname(req->relid, req->changes[i].attnum, false))));
+}
+
+/*
+ * arbiter: the name of a unique index or unique constraint of the table,
+ * instead of conflict columns.
+ */
+static void
+decode_arbiter(FunctionCallInfo fcinfo, int argno, UgRequest *req)
+{
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return;
+	if (req->nconflict > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("arguments \"conflict\" and \"arbiter\" cannot both be given"),
+				 errhint("Name either the conflict columns or the unique index.")));
+	req->arbiter = TextDatumGetCString(PG_GETARG_DATUM(argno));
+	if (strlen(req->arbiter) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("table \"%s\" has no unique index or unique constraint named \"%s\"",
+						req->relname, req->arbiter),
+				 errdetail("The name is longer than an identifier can be.")));
 }
 
 /*
@@ -515,7 +541,8 @@ json_value_text(const JsonbValue *v, bool as_json)
 
 /*
  * "(a, b)=(1, x)": the key of a call, for error details, in the form
- * PostgreSQL's own unique-violation details use.
+ * PostgreSQL's own unique-violation details use: the columns the arbiter
+ * uses and new_row's values for them.
  */
 char *
 ug_describe_key(const UgTarget *target, const Datum *values, const char *nulls)
@@ -526,10 +553,10 @@ ug_describe_key(const UgTarget *target, const Datum *values, const char *nulls)
 
 	initStringInfo(&names);
 	initStringInfo(&vals);
-	for (i = 0; i < target->nkeys; i++)
+	for (i = 0; i < target->nkeyparams; i++)
 	{
-		const UgParam *p = &target->params[target->keys[i].param];
-		int			n = target->keys[i].param;
+		int			n = target->keyparams[i];
+		const UgParam *p = &target->params[n];
 
 		if (i > 0)
 		{

@@ -40,6 +40,8 @@ static int	max_attempts = 10;
 static Datum run_call(const UgCallKind *kind, const UgRequest *req,
 					  CallState *state, const char **outcome);
 static void check_key_not_null(const UgTarget *target, const char *nulls);
+static void check_key_exists(const UgPlans *plans, Datum *values,
+							 const char *nulls);
 static void give_up(const UgCallKind *kind, const UgTarget *target,
 					const Datum *values, const char *nulls);
 static void error_callback(void *arg);
@@ -70,6 +72,7 @@ ug_call(FunctionCallInfo fcinfo, const UgCallKind *kind, const char **outcome)
 	CallState	state;
 	volatile Datum row = (Datum) 0;
 	ErrorContextCallback errcb;
+	volatile int guc_nest = -1;
 
 	ug_decode_call(fcinfo, kind, &req);
 
@@ -84,6 +87,19 @@ ug_call(FunctionCallInfo fcinfo, const UgCallKind *kind, const char **outcome)
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 
+	/*
+	 * A named arbiter may have expressions and a predicate, which the
+	 * statements carry as deparsed text: deparse, prepare and run them
+	 * under a fixed search_path, so a hostile one cannot redirect a name.
+	 */
+	if (req.arbiter != NULL)
+	{
+		guc_nest = NewGUCNestLevel();
+		(void) set_config_option("search_path", "pg_catalog, pg_temp",
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+
 	/* pinned from before the plans are fetched until the last one ran */
 	ug_plancache_pin();
 	PG_TRY();
@@ -96,6 +112,8 @@ ug_call(FunctionCallInfo fcinfo, const UgCallKind *kind, const char **outcome)
 	}
 	PG_END_TRY();
 	error_context_stack = errcb.previous;
+	if (guc_nest >= 0)
+		AtEOXact_GUC(true, guc_nest);
 
 	row = SPI_datumTransfer(row, false, -1);
 	SPI_finish();
@@ -136,6 +154,8 @@ run_call(const UgCallKind *kind, const UgRequest *req, CallState *state,
 
 	ug_convert_values(req, plans.target, values, nulls);
 	check_key_not_null(plans.target, nulls);
+	if (plans.check_plan != NULL)
+		check_key_exists(&plans, values, nulls);
 
 	for (attempt = 1; attempt <= max_attempts; attempt++)
 	{
@@ -187,10 +207,11 @@ check_key_not_null(const UgTarget *target, const char *nulls)
 
 	for (i = 0; i < target->nkeys; i++)
 	{
-		const char *name = target->params[target->keys[i].param].name;
+		const char *name;
 
-		if (nulls[target->keys[i].param] != 'n')
-			continue;
+		if (target->keys[i].param < 0 || nulls[target->keys[i].param] != 'n')
+			continue;		/* expressions: see check_key_exists */
+		name = target->params[target->keys[i].param].name;
 		if (target->nulls_not_distinct)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -204,6 +225,35 @@ check_key_not_null(const UgTarget *target, const char *nulls)
 				 errdetail("Unique index \"%s\" treats null values as distinct, so a row with a null key never conflicts and every call would insert a new row.",
 						   target->index_name)));
 	}
+}
+
+/*
+ * An arbiter with expressions or a predicate: new_row must fall under the
+ * index (its predicate true) and its key expressions must not be null,
+ * else no row can ever conflict with it.
+ */
+static void
+check_key_exists(const UgPlans *plans, Datum *values, const char *nulls)
+{
+	const UgTarget *target = plans->target;
+	Datum		covered;
+	bool		null_part = false;
+
+	if (!ug_run_plan(plans->check_plan, values, nulls, &covered, &null_part))
+		elog(ERROR, "key check returned no row");
+	if (!DatumGetBool(covered))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("new_row is outside the predicate of partial unique index \"%s\"",
+						target->index_name),
+				 errdetail("The index does not cover the row, so no existing row can conflict with it: a call would insert every time."),
+				 errhint("Insert such rows with a plain INSERT, or name another arbiter.")));
+	if (null_part)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the key of new_row in unique index \"%s\" is null",
+						target->index_name),
+				 errdetail("A unique index treats null values as distinct, so a row with a null key never conflicts and every call would insert a new row.")));
 }
 
 /*

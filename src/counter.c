@@ -32,7 +32,7 @@ static const UgCallKind increment = {
 	.kind = UG_INCREMENT,
 	.name = "increment",
 	.action = "increment or insert",
-	.args = {.conflict = 3,.lock = -1,.update_columns = -1,.deltas = 2},
+	.args = {.conflict = 3,.lock = -1,.update_columns = -1,.deltas = 2,.arbiter = 4},
 	.round = increment_round
 };
 

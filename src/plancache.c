@@ -5,8 +5,8 @@
  *	  and their invalidation, all in this one file.
  *
  * Key: the call's kind, table OID, the set of columns new_row gives, the
- * conflict columns as the caller named them (none = inferred), the lock
- * mode, and the columns the call changes (update columns as named, or
+ * conflict columns as the caller named them (none = inferred) or the
+ * arbiter index's name, the lock mode, and the columns the call changes (update columns as named, or
  * "default"; increment's delta columns).  Two calls with the same key
  * generate the same SQL, so they share plans.
  *
@@ -47,6 +47,7 @@ typedef struct PlanKey
 	int16		nconflict;		/* 0: inferred */
 	int16		changes_default;
 	AttrNumber	conflict[INDEX_MAX_KEYS];	/* sorted */
+	char		arbiter[NAMEDATALEN];	/* "" when not named */
 	uint8		columns[COLUMN_BITMAP_BYTES];
 	uint8		changes[COLUMN_BITMAP_BYTES];
 } PlanKey;
@@ -57,14 +58,14 @@ typedef struct PlanEntry
 	bool		valid;
 	MemoryContext cxt;			/* holds target */
 	UgTarget   *target;
-	SPIPlanPtr	plans[3];		/* select, insert, update; unused: NULL */
+	SPIPlanPtr	plans[4];		/* select, insert, update, check; or NULL */
 } PlanEntry;
 
 /* Plans and memory of a replaced entry, waiting for no call to be active. */
 typedef struct Retired
 {
 	MemoryContext cxt;
-	SPIPlanPtr	plans[3];
+	SPIPlanPtr	plans[4];
 } Retired;
 
 static HTAB *plan_cache = NULL;
@@ -145,6 +146,7 @@ ug_plancache_get(const UgRequest *req)
 	result.select_plan = entry->plans[0];
 	result.insert_plan = entry->plans[1];
 	result.update_plan = entry->plans[2];
+	result.check_plan = entry->plans[3];
 	return result;
 }
 
@@ -178,6 +180,8 @@ make_key(const UgRequest *req, PlanKey *key)
 	key->kind = (int16) req->kind;
 	key->changes_default = (int16) req->changes_default;
 	memcpy(key->conflict, req->conflict, sizeof(AttrNumber) * req->nconflict);
+	if (req->arbiter != NULL)
+		strlcpy(key->arbiter, req->arbiter, NAMEDATALEN);	/* checked: fits */
 	for (i = 0; i < req->ncolumns; i++)
 	{
 		AttrNumber	a = req->columns[i].attnum;
@@ -206,9 +210,10 @@ build_entry(PlanEntry *entry, const UgRequest *req)
 											  ALLOCSET_SMALL_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	UgTarget   *target = ug_build_target(req);
-	char	   *sql[3];
-	SPIPlanPtr	plans[3];
+	char	   *sql[4];
+	SPIPlanPtr	plans[4];
 	size_t		i;
+	bool		has_exprs = false;
 
 	/*
 	 * The statements a kind runs: select_or_insert needs no update,
@@ -218,6 +223,9 @@ build_entry(PlanEntry *entry, const UgRequest *req)
 	sql[1] = ug_sql_insert(target);
 	sql[2] = req->kind == UG_SELECT_OR_INSERT || target->nchanges == 0 ?
 		NULL : ug_sql_update(target);
+	for (i = 0; i < (size_t) target->nkeys; i++)
+		has_exprs |= (target->keys[i].param < 0);
+	sql[3] = has_exprs || target->pred_new ? ug_sql_check(target) : NULL;
 	MemoryContextSwitchTo(old);
 
 	for (i = 0; i < lengthof(plans); i++)
@@ -272,7 +280,8 @@ retire_entry(PlanEntry *entry)
 
 	entry->valid = false;
 	if (entry->cxt == NULL && entry->plans[0] == NULL &&
-		entry->plans[1] == NULL && entry->plans[2] == NULL)
+		entry->plans[1] == NULL && entry->plans[2] == NULL &&
+		entry->plans[3] == NULL)
 		return;
 
 	old = MemoryContextSwitchTo(TopMemoryContext);

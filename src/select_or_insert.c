@@ -31,7 +31,7 @@ static const UgCallKind select_or_insert = {
 	.kind = UG_SELECT_OR_INSERT,
 	.name = "select_or_insert",
 	.action = "select or insert",
-	.args = {.conflict = 2,.lock = 3,.update_columns = -1,.deltas = -1},
+	.args = {.conflict = 2,.lock = 3,.update_columns = -1,.deltas = -1,.arbiter = 4},
 	.round = select_or_insert_round
 };
 

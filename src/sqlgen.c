@@ -81,7 +81,9 @@ ug_sql_select(const UgTarget *target)
 
 /*
  * INSERT INTO s.t AS r (cols) VALUES ($1, ...)
- *	   ON CONFLICT (keys) DO NOTHING RETURNING r
+ *	   ON CONFLICT (keys) [WHERE predicate] DO NOTHING RETURNING r
+ * The inference clause names the arbiter's columns and expressions (and
+ * its predicate), so PostgreSQL infers that same index.
  */
 char *
 ug_sql_insert(const UgTarget *target)
@@ -98,6 +100,8 @@ ug_sql_insert(const UgTarget *target)
 		appendStringInfo(&buf, "%s$%d", i > 0 ? ", " : "", i + 1);
 	appendStringInfoString(&buf, ") ON CONFLICT ");
 	append_column_list(&buf, target, true);
+	if (target->pred_infer != NULL)
+		appendStringInfo(&buf, " WHERE %s", target->pred_infer);
 	appendStringInfo(&buf, " DO NOTHING RETURNING %s", target->alias);
 	return buf.data;
 }
@@ -179,7 +183,12 @@ append_differs(StringInfo buf, const UgTarget *target)
 	appendStringInfoChar(buf, ')');
 }
 
-/* r.k1 OPERATOR(s.=) $1 AND r.k2 OPERATOR(s.=) ($2 COLLATE s.c) ... */
+/*
+ * r.k1 OPERATOR(s.=) $1 AND r.k2 OPERATOR(s.=) ($2 COLLATE s.c) ...
+ * An expression key compares the expression over the row with the same
+ * expression over the parameters: (expr(r.c)) OPERATOR(s.=) (expr($n)).
+ * A partial arbiter adds its predicate over the row.
+ */
 static void
 append_key_match(StringInfo buf, const UgTarget *target)
 {
@@ -188,21 +197,63 @@ append_key_match(StringInfo buf, const UgTarget *target)
 	for (i = 0; i < target->nkeys; i++)
 	{
 		const UgKeyColumn *key = &target->keys[i];
+		char	   *right;
 
 		if (i > 0)
 			appendStringInfoString(buf, " AND ");
-		appendStringInfo(buf, "%s.%s ", target->alias,
-						 quote_identifier(target->params[key->param].name));
+		if (key->param >= 0)
+		{
+			appendStringInfo(buf, "%s.%s ", target->alias,
+							 quote_identifier(target->params[key->param].name));
+			right = psprintf("$%d", key->param + 1);
+		}
+		else
+		{
+			appendStringInfo(buf, "(%s) ", key->expr_row);
+			right = psprintf("(%s)", key->expr_new);
+		}
 		append_operator(buf, key->eqop);
 		if (OidIsValid(key->collation))
 		{
-			appendStringInfo(buf, " ($%d COLLATE ", key->param + 1);
+			appendStringInfo(buf, " (%s COLLATE ", right);
 			append_collation(buf, key->collation);
 			appendStringInfoChar(buf, ')');
 		}
 		else
-			appendStringInfo(buf, " $%d", key->param + 1);
+			appendStringInfo(buf, " %s", right);
 	}
+	if (target->pred_row != NULL)
+		appendStringInfo(buf, " AND (%s)", target->pred_row);
+}
+
+/*
+ * SELECT COALESCE((<predicate over $n>), false), (<expression over $n> IS NULL OR ...)
+ * For an arbiter with expressions or a predicate: whether new_row falls
+ * under the index at all, and whether its key has a null part (then it
+ * can never conflict).
+ */
+char *
+ug_sql_check(const UgTarget *target)
+{
+	StringInfoData buf;
+	bool		any_expr = false;
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "SELECT %s, ",
+					 target->pred_new ?
+					 psprintf("COALESCE((%s), false)", target->pred_new) : "true");
+	for (i = 0; i < target->nkeys; i++)
+	{
+		if (target->keys[i].param >= 0)
+			continue;
+		appendStringInfo(&buf, "%s(%s) IS NULL", any_expr ? " OR " : "",
+						 target->keys[i].expr_new);
+		any_expr = true;
+	}
+	if (!any_expr)
+		appendStringInfoString(&buf, "false");
+	return buf.data;
 }
 
 /* OPERATOR(schema.name) */
@@ -237,7 +288,10 @@ append_collation(StringInfo buf, Oid collid)
 	ReleaseSysCache(tup);
 }
 
-/* ("a", "b", ...): all columns of new_row, or the conflict columns only */
+/*
+ * ("a", "b", ...): all columns of new_row, or the arbiter's key columns
+ * and (expressions)
+ */
 static void
 append_column_list(StringInfo buf, const UgTarget *target, bool keys_only)
 {
@@ -249,8 +303,12 @@ append_column_list(StringInfo buf, const UgTarget *target, bool keys_only)
 	{
 		int			p = keys_only ? target->keys[i].param : i;
 
-		appendStringInfo(buf, "%s%s", i > 0 ? ", " : "",
-						 quote_identifier(target->params[p].name));
+		if (i > 0)
+			appendStringInfoString(buf, ", ");
+		if (p >= 0)
+			appendStringInfoString(buf, quote_identifier(target->params[p].name));
+		else
+			appendStringInfo(buf, "(%s)", target->keys[i].expr_infer);
 	}
 	appendStringInfoChar(buf, ')');
 }

@@ -9,24 +9,33 @@
  * conversion need; the plan cache builds one per entry, so this runs only
  * when an entry is built or rebuilt, never on the hot path.
  *
- * Arbiter rules, mirroring what INSERT ... ON CONFLICT (cols) accepts:
- * a valid unique index whose key columns are exactly the conflict
- * columns, in any order.  Partial and expression indexes cannot serve
- * yet; a deferrable one makes PostgreSQL refuse the whole ON CONFLICT
- * clause, so it is refused here first, with the same SQLSTATE.
+ * Arbiter rules.  Named by conflict columns (or inferred from new_row), it
+ * is what INSERT ... ON CONFLICT (cols) accepts: a valid unique index
+ * without expressions or predicate whose key columns are exactly the
+ * conflict columns, in any order.  Named by argument "arbiter", it is any
+ * valid unique index or unique constraint, expression and partial ones
+ * included.  A deferrable one makes PostgreSQL refuse the whole ON
+ * CONFLICT clause, so it is refused here first, with the same SQLSTATE.
  *
  *-------------------------------------------------------------------------
  */
 #include "upsert_guard.h"
 
 #include "access/htup_details.h"
+#include "access/genam.h"
 #include "access/relation.h"
+#include "access/sysattr.h"
+#include "catalog/dependency.h"
 #include "access/stratnum.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "parser/parse_coerce.h"
 #include "lib/stringinfo.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
 #include "utils/builtins.h"
+#include "utils/ruleutils.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
@@ -53,8 +62,13 @@ static void infer_conflict(Relation rel, const UgRequest *req,
 static const UniqueIndex *choose_arbiter(Relation rel, UniqueIndex *idx, int nidx,
 										 int nconflict, const AttrNumber *conflict);
 static void fill_param(Relation rel, UgParam *p, AttrNumber attnum);
-static void fill_keys(Relation rel, UgTarget *target, const UniqueIndex *arbiter,
-					  int nconflict, const AttrNumber *conflict);
+static const UniqueIndex *find_named_arbiter(Relation rel, UniqueIndex *idx,
+											 int nidx, const char *name);
+static void fill_keys(Relation rel, UgTarget *target, const UniqueIndex *arbiter);
+static void deparse_three(Relation rel, UgTarget *target, Node *expr,
+						  char **row, char **new, char **infer);
+static Node *vars_to_params(Node *node, void *context);
+static int	param_of_attnum(const UgTarget *target, AttrNumber attnum);
 static void fill_update_columns(const UgRequest *req, UgTarget *target);
 static void fill_deltas(UgTarget *target);
 static bool is_key_param(const UgTarget *target, int param);
@@ -77,6 +91,7 @@ ug_build_target(const UgRequest *req)
 	int			nidx;
 	int			nconflict = req->nconflict;
 	AttrNumber	conflict[INDEX_MAX_KEYS];
+	const UniqueIndex *arbiter;
 	int			i;
 
 	target->relid = req->relid;
@@ -98,13 +113,18 @@ ug_build_target(const UgRequest *req)
 				   req->changes[i - req->ncolumns].attnum);
 
 	nidx = load_unique_indexes(rel, &idx);
-	if (nconflict == 0)
-		infer_conflict(rel, req, idx, nidx, &nconflict, conflict);
+	if (req->arbiter != NULL)
+		arbiter = find_named_arbiter(rel, idx, nidx, req->arbiter);
 	else
-		memcpy(conflict, req->conflict, sizeof(AttrNumber) * nconflict);
+	{
+		if (nconflict == 0)
+			infer_conflict(rel, req, idx, nidx, &nconflict, conflict);
+		else
+			memcpy(conflict, req->conflict, sizeof(AttrNumber) * nconflict);
+		arbiter = choose_arbiter(rel, idx, nidx, nconflict, conflict);
+	}
 
-	fill_keys(rel, target, choose_arbiter(rel, idx, nidx, nconflict, conflict),
-			  nconflict, conflict);
+	fill_keys(rel, target, arbiter);
 	if (req->kind == UG_IDEMPOTENT_UPSERT)
 		fill_update_columns(req, target);
 	else if (req->kind == UG_INCREMENT)
@@ -214,9 +234,11 @@ infer_conflict(Relation rel, const UgRequest *req, UniqueIndex *idx, int nidx,
 						RelationGetRelationName(rel)),
 				 skipped.len == 0 ?
 				 errdetail("No unique index of the table has all of its columns in new_row.") :
-				 errdetail("No usable unique index has all of its columns in new_row. Not usable yet: %s.",
+				 errdetail("No unique index that can be inferred has all of its columns in new_row. Not inferred: %s.",
 						   skipped.data),
-				 errhint("Include the columns of a unique index in new_row, or name them in argument \"conflict\".")));
+				 skipped.len == 0 ?
+				 errhint("Include the columns of a unique index in new_row, or name them in argument \"conflict\".") :
+				 errhint("A partial or expression unique index can be named in argument \"arbiter\".")));
 	if (ncandidates > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
@@ -271,10 +293,11 @@ choose_arbiter(Relation rel, UniqueIndex *idx, int nidx,
 
 	if (partial != NULL)
 		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("partial unique index \"%s\" cannot be used as a conflict target yet",
+				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+				 errmsg("partial unique index \"%s\" cannot be named by its columns",
 						get_rel_name(partial->indexoid)),
-				 errdetail("Only unique indexes without a WHERE clause and without expressions are supported.")));
+				 errdetail("Conflict columns name only unique indexes without a WHERE clause."),
+				 errhint("Name the index in argument \"arbiter\" instead.")));
 
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
@@ -288,62 +311,199 @@ choose_arbiter(Relation rel, UniqueIndex *idx, int nidx,
 }
 
 /*
- * Record, for each conflict column, its parameter and the equality
- * operator and collation of the arbiter's opclass: the lookup must call
- * equal exactly what the unique index calls equal.
+ * The arbiter the caller named: a valid unique index of the table, by its
+ * own name or by the name of the constraint it implements.  Partial and
+ * expression indexes can serve here; a deferrable one cannot.
  */
-static void
-fill_keys(Relation rel, UgTarget *target, const UniqueIndex *arbiter,
-		  int nconflict, const AttrNumber *conflict)
+static const UniqueIndex *
+find_named_arbiter(Relation rel, UniqueIndex *idx, int nidx, const char *name)
 {
-	HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(arbiter->indexoid));
-	Datum		d;
-	bool		isnull;
-	oidvector  *indclass;
-	oidvector  *indcollation;
+	StringInfoData all;
 	int			i;
 
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for index %u", arbiter->indexoid);
-	d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indclass, &isnull);
-	Assert(!isnull);
-	indclass = (oidvector *) DatumGetPointer(d);
-	d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indcollation, &isnull);
-	Assert(!isnull);
-	indcollation = (oidvector *) DatumGetPointer(d);
-
-	target->nkeys = nconflict;
-	for (i = 0; i < nconflict; i++)
+	initStringInfo(&all);
+	for (i = 0; i < nidx; i++)
 	{
-		UgKeyColumn *key = &target->keys[i];
-		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), conflict[i] - 1);
-		int			pos;
-		int			p;
-		Oid			opclass;
-		Oid			opcintype;
+		const UniqueIndex *ui = &idx[i];
+		Oid			conoid = get_index_constraint(ui->indexoid);
+		char	   *conname = OidIsValid(conoid) ? get_constraint_name(conoid) : NULL;
 
-		for (pos = 0; arbiter->keys[pos] != conflict[i]; pos++)
-			Assert(pos < arbiter->nkeys);
-		for (p = 0; target->params[p].attnum != conflict[i]; p++)
-			Assert(p < target->ncolumns);
+		if (strcmp(get_rel_name(ui->indexoid), name) != 0 &&
+			(conname == NULL || strcmp(conname, name) != 0))
+		{
+			appendStringInfo(&all, "%s%s", all.len > 0 ? ", " : "",
+							 describe_index(rel, ui));
+			continue;
+		}
+		if (ui->deferrable)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("deferrable unique index \"%s\" cannot decide conflicts",
+							get_rel_name(ui->indexoid)),
+					 errdetail("INSERT ... ON CONFLICT does not support deferrable unique constraints as arbiters."),
+					 errtableconstraint(rel, get_rel_name(ui->indexoid))));
+		return ui;
+	}
 
-		key->param = p;
-		opclass = indclass->values[pos];
-		opcintype = get_opclass_input_type(opclass);
-		key->eqop = get_opfamily_member(get_opclass_family(opclass),
-										opcintype, opcintype,
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("table \"%s\" has no unique index or unique constraint named \"%s\"",
+					RelationGetRelationName(rel), name),
+			 all.len > 0 ?
+			 errdetail("Its unique indexes are: %s.", all.data) :
+			 errdetail("The table has no unique index."),
+			 errhint("Exclusion constraints and indexes still being built cannot decide conflicts.")));
+	pg_unreachable();
+}
+
+/*
+ * Record, for each key column or expression of the arbiter, how the
+ * lookup compares it: the parameter (or the deparsed expression) and the
+ * equality operator and collation of the arbiter's opclass, so the lookup
+ * calls equal exactly what the unique index calls equal.  A partial
+ * arbiter's predicate is deparsed too.  Every column the index uses must
+ * have a value in new_row: the key of the row is computed from them.
+ */
+static void
+fill_keys(Relation rel, UgTarget *target, const UniqueIndex *arbiter)
+{
+	Relation	irel = index_open(arbiter->indexoid, AccessShareLock);
+	List	   *exprs = RelationGetIndexExpressions(irel);
+	List	   *pred = RelationGetIndexPredicate(irel);
+	ListCell   *next_expr = list_head(exprs);
+	Bitmapset  *used = NULL;
+	int			attno;
+	int			pos;
+
+	/* the columns the index uses, all of which new_row must give */
+	for (pos = 0; pos < arbiter->nkeys; pos++)
+		if (arbiter->keys[pos] != 0)
+			used = bms_add_member(used, arbiter->keys[pos] -
+								  FirstLowInvalidHeapAttributeNumber);
+	pull_varattnos((Node *) exprs, 1, &used);
+	pull_varattnos((Node *) pred, 1, &used);
+	target->keyparams = palloc(sizeof(int) * Max(bms_num_members(used), 1));
+	attno = -1;
+	while ((attno = bms_next_member(used, attno)) >= 0)
+	{
+		AttrNumber	a = attno + FirstLowInvalidHeapAttributeNumber;
+		int			p = param_of_attnum(target, a);
+
+		if (p < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("column \"%s\" has no value in argument \"new_row\"",
+							get_attname(RelationGetRelid(rel), a, false)),
+					 errdetail("Unique index \"%s\" uses the column, so the key of the row depends on it.",
+							   RelationGetRelationName(irel))));
+		target->keyparams[target->nkeyparams++] = p;
+	}
+
+	target->nkeys = arbiter->nkeys;
+	for (pos = 0; pos < arbiter->nkeys; pos++)
+	{
+		UgKeyColumn *key = &target->keys[pos];
+		Oid			opfamily = irel->rd_opfamily[pos];
+		Oid			opcintype = irel->rd_opcintype[pos];
+		Oid			indcoll = irel->rd_indcollation[pos];
+		Oid			keycoll;
+
+		key->eqop = get_opfamily_member(opfamily, opcintype, opcintype,
 										BTEqualStrategyNumber);
 		if (!OidIsValid(key->eqop))
-			elog(ERROR, "missing equality operator for operator class %u", opclass);
-		key->collation = InvalidOid;
-		if (OidIsValid(indcollation->values[pos]) &&
-			indcollation->values[pos] != att->attcollation)
-			key->collation = indcollation->values[pos];
-	}
-	ReleaseSysCache(tup);
+			elog(ERROR, "missing equality operator for operator family %u", opfamily);
 
-	target->index_name = get_rel_name(arbiter->indexoid);
+		if (arbiter->keys[pos] != 0)
+		{
+			key->param = param_of_attnum(target, arbiter->keys[pos]);
+			keycoll = TupleDescAttr(RelationGetDescr(rel),
+									arbiter->keys[pos] - 1)->attcollation;
+		}
+		else
+		{
+			Node	   *expr = (Node *) lfirst(next_expr);
+
+			next_expr = lnext(exprs, next_expr);
+			key->param = -1;
+			keycoll = exprCollation(expr);
+			deparse_three(rel, target, expr,
+						  &key->expr_row, &key->expr_new, &key->expr_infer);
+		}
+		key->collation = (OidIsValid(indcoll) && indcoll != keycoll) ?
+			indcoll : InvalidOid;
+	}
+
+	if (pred != NIL)
+		deparse_three(rel, target, (Node *) make_ands_explicit(pred),
+					  &target->pred_row, &target->pred_new, &target->pred_infer);
+
+	target->index_name = pstrdup(RelationGetRelationName(irel));
 	target->nulls_not_distinct = arbiter->nulls_not_distinct;
+	index_close(irel, AccessShareLock);
+}
+
+/*
+ * An index expression or predicate as SQL text three ways: over the row
+ * ("r"."c", for the lookup), over the parameters ($n, computed from
+ * new_row) and unqualified (for ON CONFLICT's inference clause).  The
+ * caller has set a fixed search_path (call.c): names outside pg_catalog
+ * come out schema-qualified, and the statements run under the same path.
+ */
+static void
+deparse_three(Relation rel, UgTarget *target, Node *expr,
+			  char **row, char **new, char **infer)
+{
+	char	   *alias = pstrdup(target->alias);
+	List	   *self = deparse_context_for(RelationGetRelationName(rel),
+										   RelationGetRelid(rel));
+
+	/* target->alias is quoted; the deparser quotes names itself */
+	if (alias[0] == '"')
+	{
+		alias[strlen(alias) - 1] = '\0';
+		alias++;
+	}
+	*row = deparse_expression(expr, deparse_context_for(alias, RelationGetRelid(rel)),
+							  true, false);
+	*new = deparse_expression(vars_to_params(expr, target), self, false, false);
+	*infer = deparse_expression(expr, self, false, false);
+}
+
+/* Replace the row's columns by the $n parameters that carry new_row's. */
+static Node *
+vars_to_params(Node *node, void *context)
+{
+	const UgTarget *target = (const UgTarget *) context;
+
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+		Param	   *param = makeNode(Param);
+
+		param->paramkind = PARAM_EXTERN;
+		param->paramid = param_of_attnum(target, var->varattno) + 1;
+		param->paramtype = var->vartype;
+		param->paramtypmod = var->vartypmod;
+		param->paramcollid = var->varcollid;
+		param->location = -1;
+		Assert(param->paramid > 0);
+		return (Node *) param;
+	}
+	return expression_tree_mutator(node, vars_to_params, context);
+}
+
+/* The new_row parameter of a column, or -1. */
+static int
+param_of_attnum(const UgTarget *target, AttrNumber attnum)
+{
+	int			p;
+
+	for (p = 0; p < target->ncolumns; p++)
+		if (target->params[p].attnum == attnum)
+			return p;
+	return -1;
 }
 
 /* A parameter: a column's name, type and conversion functions. */
@@ -479,7 +639,7 @@ same_columns(const UniqueIndex *ui, int n, const AttrNumber *cols)
 		memcmp(ui->sorted, cols, sizeof(AttrNumber) * n) == 0;
 }
 
-/* "name (a, b)" for messages; an expression shows as "expression". */
+/* "name" (a, b) for messages; an expression shows as "expression". */
 static char *
 describe_index(Relation rel, const UniqueIndex *ui)
 {
@@ -499,8 +659,6 @@ describe_index(Relation rel, const UniqueIndex *ui)
 								   quote_identifier(NameStr(TupleDescAttr(RelationGetDescr(rel), ui->keys[k] - 1)->attname)));
 	}
 	appendStringInfoChar(&buf, ')');
-	if (ui->partial)
-		appendStringInfoString(&buf, " WHERE ...");
 	return buf.data;
 }
 

@@ -36,7 +36,7 @@ static const UgCallKind idempotent_upsert = {
 	.kind = UG_IDEMPOTENT_UPSERT,
 	.name = "idempotent_upsert",
 	.action = "insert or update",
-	.args = {.conflict = 2,.lock = -1,.update_columns = 3,.deltas = -1},
+	.args = {.conflict = 2,.lock = -1,.update_columns = 3,.deltas = -1,.arbiter = 4},
 	.round = upsert_round
 };
 

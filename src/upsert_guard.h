@@ -54,6 +54,7 @@ typedef struct UgArgLayout
 	int			lock;
 	int			update_columns;
 	int			deltas;
+	int			arbiter;
 } UgArgLayout;
 
 /* One key of new_row: the column it names and its JSON value. */
@@ -74,6 +75,7 @@ typedef struct UgRequest
 	AttrNumber	conflict[INDEX_MAX_KEYS];	/* sorted */
 	UgLockMode	lock;
 	UgKind		kind;
+	char	   *arbiter;		/* unique index or constraint named, or NULL */
 
 	/*
 	 * Columns the call changes on an existing row, sorted by attnum:
@@ -100,12 +102,16 @@ typedef struct UgParam
 	Oid			output;			/* output function, for error details */
 } UgParam;
 
-/* One key column of the arbiter index. */
+/* One key column or expression of the arbiter index. */
 typedef struct UgKeyColumn
 {
-	int			param;			/* index into UgTarget.params */
+	int			param;			/* index into UgTarget.params; -1: expression */
 	Oid			eqop;			/* the index opclass's equality operator */
 	Oid			collation;		/* explicit collation, or InvalidOid */
+	/* an expression, deparsed: over the row, over $n, and for ON CONFLICT */
+	char	   *expr_row;
+	char	   *expr_new;
+	char	   *expr_infer;
 } UgKeyColumn;
 
 /* A column the call changes on an existing row. */
@@ -135,6 +141,13 @@ typedef struct UgTarget
 	UgKeyColumn keys[INDEX_MAX_KEYS];
 	char	   *index_name;		/* the arbiter index, for messages */
 	bool		nulls_not_distinct;
+	/* a partial arbiter's predicate, deparsed like expressions; or NULL */
+	char	   *pred_row;
+	char	   *pred_new;
+	char	   *pred_infer;
+	/* the parameters the key depends on, for messages */
+	int			nkeyparams;
+	int		   *keyparams;
 } UgTarget;
 
 /* A plan-cache entry's usable part. */
@@ -144,6 +157,8 @@ typedef struct UgPlans
 	SPIPlanPtr	select_plan;	/* NULL for increment */
 	SPIPlanPtr	insert_plan;
 	SPIPlanPtr	update_plan;	/* NULL for select_or_insert */
+	SPIPlanPtr	check_plan;		/* named arbiter with expressions or a
+								 * predicate: does new_row have a key? */
 } UgPlans;
 
 /* A SQL-callable call: its name, arguments and one round of its loop. */
@@ -174,6 +189,7 @@ extern UgTarget *ug_build_target(const UgRequest *req);
 extern char *ug_sql_select(const UgTarget *target);
 extern char *ug_sql_insert(const UgTarget *target);
 extern char *ug_sql_update(const UgTarget *target);
+extern char *ug_sql_check(const UgTarget *target);
 
 /* plancache.c */
 extern void ug_plancache_init(void);

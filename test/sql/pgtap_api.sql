@@ -21,52 +21,52 @@ SELECT plan(43);
 --
 SELECT has_schema('upsert_guard', 'schema upsert_guard exists');
 SELECT has_function('upsert_guard', 'select_or_insert',
-    ARRAY['anyelement', 'jsonb', 'text[]', 'text'],
-    'select_or_insert(anyelement, jsonb, text[], text) exists');
+    ARRAY['anyelement', 'jsonb', 'text[]', 'text', 'text'],
+    'select_or_insert(anyelement, jsonb, text[], text, text) exists');
 SELECT has_function('upsert_guard', 'select_or_insert_outcome',
-    ARRAY['anyelement', 'jsonb', 'text[]', 'text'],
-    'select_or_insert_outcome(anyelement, jsonb, text[], text) exists');
+    ARRAY['anyelement', 'jsonb', 'text[]', 'text', 'text'],
+    'select_or_insert_outcome(anyelement, jsonb, text[], text, text) exists');
 SELECT is(
     (SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedure::text)
        FROM pg_proc p WHERE p.pronamespace = 'upsert_guard'::regnamespace),
-    ARRAY['upsert_guard.idempotent_upsert(anyelement,jsonb,text[],text[])',
-          'upsert_guard.idempotent_upsert_outcome(anyelement,jsonb,text[],text[])',
-          'upsert_guard.increment(anyelement,jsonb,jsonb,text[])',
-          'upsert_guard.increment_outcome(anyelement,jsonb,jsonb,text[])',
-          'upsert_guard.select_or_insert(anyelement,jsonb,text[],text)',
-          'upsert_guard.select_or_insert_outcome(anyelement,jsonb,text[],text)'],
+    ARRAY['upsert_guard.idempotent_upsert(anyelement,jsonb,text[],text[],text)',
+          'upsert_guard.idempotent_upsert_outcome(anyelement,jsonb,text[],text[],text)',
+          'upsert_guard.increment(anyelement,jsonb,jsonb,text[],text)',
+          'upsert_guard.increment_outcome(anyelement,jsonb,jsonb,text[],text)',
+          'upsert_guard.select_or_insert(anyelement,jsonb,text[],text,text)',
+          'upsert_guard.select_or_insert_outcome(anyelement,jsonb,text[],text,text)'],
     'the schema has these six functions and no others');
 SELECT function_returns('upsert_guard', 'select_or_insert',
-    ARRAY['anyelement', 'jsonb', 'text[]', 'text'], 'anyelement',
+    ARRAY['anyelement', 'jsonb', 'text[]', 'text', 'text'], 'anyelement',
     'select_or_insert returns anyelement');
 SELECT function_returns('upsert_guard', 'select_or_insert_outcome',
-    ARRAY['anyelement', 'jsonb', 'text[]', 'text'], 'record',
+    ARRAY['anyelement', 'jsonb', 'text[]', 'text', 'text'], 'record',
     'select_or_insert_outcome returns record');
 SELECT is(pg_get_function_arguments(
-        'upsert_guard.select_or_insert(anyelement, jsonb, text[], text)'::regprocedure),
-    'target anyelement, new_row jsonb, conflict text[] DEFAULT NULL::text[], lock text DEFAULT ''key share''::text',
+        'upsert_guard.select_or_insert(anyelement, jsonb, text[], text, text)'::regprocedure),
+    'target anyelement, new_row jsonb, conflict text[] DEFAULT NULL::text[], lock text DEFAULT ''key share''::text, arbiter text DEFAULT NULL::text',
     'select_or_insert argument names and defaults');
 SELECT is(pg_get_function_arguments(
-        'upsert_guard.select_or_insert_outcome(anyelement, jsonb, text[], text)'::regprocedure),
-    'target anyelement, new_row jsonb, conflict text[] DEFAULT NULL::text[], lock text DEFAULT ''key share''::text, OUT outcome text, OUT result anyelement',
+        'upsert_guard.select_or_insert_outcome(anyelement, jsonb, text[], text, text)'::regprocedure),
+    'target anyelement, new_row jsonb, conflict text[] DEFAULT NULL::text[], lock text DEFAULT ''key share''::text, arbiter text DEFAULT NULL::text, OUT outcome text, OUT result anyelement',
     'select_or_insert_outcome argument names, defaults and OUT parameters');
 SELECT isnt_definer('upsert_guard', 'select_or_insert',
-    ARRAY['anyelement', 'jsonb', 'text[]', 'text'],
+    ARRAY['anyelement', 'jsonb', 'text[]', 'text', 'text'],
     'select_or_insert is SECURITY INVOKER');
 SELECT isnt_definer('upsert_guard', 'select_or_insert_outcome',
-    ARRAY['anyelement', 'jsonb', 'text[]', 'text'],
+    ARRAY['anyelement', 'jsonb', 'text[]', 'text', 'text'],
     'select_or_insert_outcome is SECURITY INVOKER');
 SELECT volatility_is('upsert_guard', 'select_or_insert',
-    ARRAY['anyelement', 'jsonb', 'text[]', 'text'], 'volatile',
+    ARRAY['anyelement', 'jsonb', 'text[]', 'text', 'text'], 'volatile',
     'select_or_insert is VOLATILE');
 SELECT volatility_is('upsert_guard', 'select_or_insert_outcome',
-    ARRAY['anyelement', 'jsonb', 'text[]', 'text'], 'volatile',
+    ARRAY['anyelement', 'jsonb', 'text[]', 'text', 'text'], 'volatile',
     'select_or_insert_outcome is VOLATILE');
 SELECT function_lang_is('upsert_guard', 'select_or_insert',
-    ARRAY['anyelement', 'jsonb', 'text[]', 'text'], 'c',
+    ARRAY['anyelement', 'jsonb', 'text[]', 'text', 'text'], 'c',
     'select_or_insert is LANGUAGE C');
 SELECT function_lang_is('upsert_guard', 'select_or_insert_outcome',
-    ARRAY['anyelement', 'jsonb', 'text[]', 'text'], 'c',
+    ARRAY['anyelement', 'jsonb', 'text[]', 'text', 'text'], 'c',
     'select_or_insert_outcome is LANGUAGE C');
 SELECT is(
     (SELECT array_agg(p.proname || ':' || p.proisstrict::text || ':' || p.proparallel::text
@@ -93,9 +93,9 @@ SELECT ok(has_schema_privilege('public', 'upsert_guard', 'USAGE'),
     'PUBLIC may use schema upsert_guard');
 SELECT ok(
     has_function_privilege('public',
-        'upsert_guard.select_or_insert(anyelement, jsonb, text[], text)', 'EXECUTE')
+        'upsert_guard.select_or_insert(anyelement, jsonb, text[], text, text)', 'EXECUTE')
     AND has_function_privilege('public',
-        'upsert_guard.select_or_insert_outcome(anyelement, jsonb, text[], text)', 'EXECUTE'),
+        'upsert_guard.select_or_insert_outcome(anyelement, jsonb, text[], text, text)', 'EXECUTE'),
     'PUBLIC may execute both functions');
 SELECT ok(
     EXISTS (SELECT FROM pg_depend d
