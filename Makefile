@@ -12,7 +12,8 @@ OBJS = \
 	src/call.o \
 	src/select_or_insert.o \
 	src/upsert.o \
-	src/counter.o
+	src/counter.o \
+	src/batch.o
 PGFILEDESC = "upsert_guard - race-free select-or-insert and upsert"
 
 EXTENSION = upsert_guard

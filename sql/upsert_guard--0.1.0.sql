@@ -99,3 +99,63 @@ LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
 
 COMMENT ON FUNCTION upsert_guard.increment_outcome(anyelement, jsonb, jsonb, text[], text) IS
 'increment, with outcome ''inserted'' or ''updated''';
+
+-- idempotent_upsert for many rows in one call, from a jsonb array of
+-- objects that all have the same keys.  A key given more than once keeps
+-- its last row; rows are locked and inserted in key order.
+CREATE FUNCTION upsert_guard.idempotent_upsert_batch(
+    target anyelement,
+    rows jsonb,
+    conflict text[] DEFAULT NULL,
+    update_columns text[] DEFAULT NULL,
+    arbiter text DEFAULT NULL)
+RETURNS TABLE (inserted bigint, updated bigint, unchanged bigint, duplicates bigint)
+AS 'MODULE_PATHNAME', 'upsert_guard_idempotent_upsert_batch'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER ROWS 1;
+
+COMMENT ON FUNCTION upsert_guard.idempotent_upsert_batch(anyelement, jsonb, text[], text[], text) IS
+'idempotent_upsert for a jsonb array of rows; returns the counts';
+
+-- The same, one row per input row: its position in rows (from 1) and its
+-- outcome ('inserted', 'updated', 'unchanged', or 'duplicate' when a later
+-- row has the same key).
+CREATE FUNCTION upsert_guard.idempotent_upsert_batch_outcomes(
+    target anyelement,
+    rows jsonb,
+    conflict text[] DEFAULT NULL,
+    update_columns text[] DEFAULT NULL,
+    arbiter text DEFAULT NULL)
+RETURNS TABLE (ord bigint, outcome text)
+AS 'MODULE_PATHNAME', 'upsert_guard_idempotent_upsert_batch_outcomes'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
+
+COMMENT ON FUNCTION upsert_guard.idempotent_upsert_batch_outcomes(anyelement, jsonb, text[], text[], text) IS
+'idempotent_upsert_batch, with the outcome of every row';
+
+-- idempotent_upsert for every row of a relation (a staging table filled by
+-- COPY, say), whose columns, matched by name, are columns of the table.
+CREATE FUNCTION upsert_guard.idempotent_upsert_from(
+    target anyelement,
+    source regclass,
+    conflict text[] DEFAULT NULL,
+    update_columns text[] DEFAULT NULL,
+    arbiter text DEFAULT NULL)
+RETURNS TABLE (inserted bigint, updated bigint, unchanged bigint, duplicates bigint)
+AS 'MODULE_PATHNAME', 'upsert_guard_idempotent_upsert_from'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER ROWS 1;
+
+COMMENT ON FUNCTION upsert_guard.idempotent_upsert_from(anyelement, regclass, text[], text[], text) IS
+'idempotent_upsert for every row of a relation; returns the counts';
+
+CREATE FUNCTION upsert_guard.idempotent_upsert_from_outcomes(
+    target anyelement,
+    source regclass,
+    conflict text[] DEFAULT NULL,
+    update_columns text[] DEFAULT NULL,
+    arbiter text DEFAULT NULL)
+RETURNS TABLE (ord bigint, outcome text)
+AS 'MODULE_PATHNAME', 'upsert_guard_idempotent_upsert_from_outcomes'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
+
+COMMENT ON FUNCTION upsert_guard.idempotent_upsert_from_outcomes(anyelement, regclass, text[], text[], text) IS
+'idempotent_upsert_from, with the outcome of every row';

@@ -15,6 +15,7 @@
 #include "upsert_guard.h"
 
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
@@ -28,6 +29,8 @@
 static void decode_target(FunctionCallInfo fcinfo, UgRequest *req);
 static void lock_table(UgRequest *req);
 static void decode_new_row(FunctionCallInfo fcinfo, UgRequest *req);
+static void decode_rows(FunctionCallInfo fcinfo, UgRequest *req);
+static void decode_source(FunctionCallInfo fcinfo, UgRequest *req);
 static void decode_conflict(FunctionCallInfo fcinfo, int argno, UgRequest *req);
 static UgLockMode decode_lock(FunctionCallInfo fcinfo, int argno);
 static void decode_update_columns(FunctionCallInfo fcinfo, int argno,
@@ -38,6 +41,10 @@ static int	decode_object(FunctionCallInfo fcinfo, int argno, const char *argname
 static int	decode_names(FunctionCallInfo fcinfo, int argno, const char *argname,
 						 const UgRequest *req, AttrNumber **out);
 static bool in_new_row(const UgRequest *req, AttrNumber attnum);
+static bool empty_batch(const UgRequest *req);
+static int	object_columns(JsonbContainer *obj, const UgRequest *req,
+						   UgColumnValue **out);
+static bool same_keys(JsonbContainer *a, JsonbContainer *b);
 static void decode_arbiter(FunctionCallInfo fcinfo, int argno, UgRequest *req);
 static AttrNumber column_attnum(const UgRequest *req, const char *name);
 static int	compare_column_values(const void *a, const void *b);
@@ -58,7 +65,12 @@ ug_decode_call(FunctionCallInfo fcinfo, const UgCallKind *kind, UgRequest *req)
 	req->kind = kind->kind;
 	decode_target(fcinfo, req);
 	lock_table(req);
-	decode_new_row(fcinfo, req);
+	if (kind->kind == UG_UPSERT_ROWS)
+		decode_rows(fcinfo, req);
+	else if (kind->kind == UG_UPSERT_FROM)
+		decode_source(fcinfo, req);
+	else
+		decode_new_row(fcinfo, req);
 	if (kind->args.conflict >= 0)
 		decode_conflict(fcinfo, kind->args.conflict, req);
 	req->lock = kind->args.lock >= 0 ?
@@ -143,6 +155,138 @@ decode_new_row(FunctionCallInfo fcinfo, UgRequest *req)
 }
 
 /*
+ * rows (idempotent_upsert_batch): a JSON array of objects, every one with
+ * the same keys; the columns are those keys, their values are read by the
+ * statement itself (jsonb_populate_record).
+ */
+static void
+decode_rows(FunctionCallInfo fcinfo, UgRequest *req)
+{
+	Jsonb	   *jb;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	JsonbContainer *first = NULL;
+
+	if (PG_ARGISNULL(ARG_NEW_ROW))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"rows\" must not be null")));
+	jb = PG_GETARG_JSONB_P(ARG_NEW_ROW);
+	if (!JB_ROOT_IS_ARRAY(jb) || JB_ROOT_IS_SCALAR(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"rows\" must be a JSON array of objects")));
+
+	it = JsonbIteratorInit(&jb->root);
+	tok = JsonbIteratorNext(&it, &v, false);	/* WJB_BEGIN_ARRAY */
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok != WJB_ELEM)
+			continue;			/* WJB_END_ARRAY */
+		req->nrows++;
+		if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("element %lld of argument \"rows\" is not a JSON object",
+							(long long) req->nrows)));
+		if (first == NULL)
+		{
+			first = v.val.binary.data;
+			req->ncolumns = object_columns(first, req, &req->columns);
+		}
+		else if (!same_keys(first, v.val.binary.data))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("element %lld of argument \"rows\" has other keys than element 1",
+							(long long) req->nrows),
+					 errdetail("Every row of a batch must give the same columns.")));
+	}
+}
+
+/*
+ * source (idempotent_upsert_from): a relation whose columns, matched by
+ * name, are columns of the table.
+ */
+static void
+decode_source(FunctionCallInfo fcinfo, UgRequest *req)
+{
+	Relation	src;
+	TupleDesc	desc;
+	int			i;
+
+	if (PG_ARGISNULL(ARG_NEW_ROW))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"source\" must not be null")));
+	req->source = PG_GETARG_OID(ARG_NEW_ROW);
+	src = relation_open(req->source, AccessShareLock);
+	desc = RelationGetDescr(src);
+	req->columns = palloc0(sizeof(UgColumnValue) * Max(desc->natts, 1));
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped)
+			continue;
+		req->columns[req->ncolumns++].attnum =
+			column_attnum(req, NameStr(att->attname));
+	}
+	relation_close(src, NoLock);
+	qsort(req->columns, req->ncolumns, sizeof(UgColumnValue), compare_column_values);
+}
+
+/* The keys of one object of rows, as columns sorted by attnum. */
+static int
+object_columns(JsonbContainer *obj, const UgRequest *req, UgColumnValue **out)
+{
+	JsonbIterator *it = JsonbIteratorInit(obj);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	UgColumnValue *columns = palloc0(sizeof(UgColumnValue) *
+									 Max(JsonContainerSize(obj), 1));
+	int			n = 0;
+
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		if (tok == WJB_KEY)
+			columns[n++].attnum = column_attnum(req, pnstrdup(v.val.string.val,
+															  v.val.string.len));
+	qsort(columns, n, sizeof(UgColumnValue), compare_column_values);
+	*out = columns;
+	return n;
+}
+
+/* Whether two objects have the same keys (jsonb keeps keys sorted). */
+static bool
+same_keys(JsonbContainer *a, JsonbContainer *b)
+{
+	JsonbIterator *ia;
+	JsonbIterator *ib;
+	JsonbValue	va;
+	JsonbValue	vb;
+	JsonbIteratorToken ta;
+	JsonbIteratorToken tb;
+
+	if (JsonContainerSize(a) != JsonContainerSize(b))
+		return false;
+	ia = JsonbIteratorInit(a);
+	ib = JsonbIteratorInit(b);
+	for (;;)
+	{
+		ta = JsonbIteratorNext(&ia, &va, true);
+		tb = JsonbIteratorNext(&ib, &vb, true);
+		if (ta != tb)
+			return false;
+		if (ta == WJB_DONE)
+			return true;
+		if (ta == WJB_KEY &&
+			(va.val.string.len != vb.val.string.len ||
+			 memcmp(va.val.string.val, vb.val.string.val, va.val.string.len) != 0))
+			return false;
+	}
+}
+
+/*
  * A JSON object of column name to value, as (attnum, value) pairs sorted
  * by attnum: parameters follow attribute-number order, whatever the
  * object's order.
@@ -223,7 +367,7 @@ decode_conflict(FunctionCallInfo fcinfo, int argno, UgRequest *req)
 
 	for (i = 0; i < n; i++)
 	{
-		if (!in_new_row(req, attnums[i]))
+		if (!in_new_row(req, attnums[i]) && !empty_batch(req))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("conflict column \"%s\" has no value in argument \"new_row\"",
@@ -256,7 +400,7 @@ decode_update_columns(FunctionCallInfo fcinfo, int argno, UgRequest *req)
 	req->changes = palloc0(sizeof(UgColumnValue) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
-		if (!in_new_row(req, attnums[i]))
+		if (!in_new_row(req, attnums[i]) && !empty_batch(req))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("update column \"%s\" has no value in argument \"new_row\"",
@@ -356,6 +500,13 @@ decode_names(FunctionCallInfo fcinfo, int argno, const char *argname,
 	qsort(attnums, nelems, sizeof(AttrNumber), ug_compare_attnums);
 	*out = attnums;
 	return nelems;
+}
+
+/* An empty jsonb batch names no columns: there is nothing to check. */
+static bool
+empty_batch(const UgRequest *req)
+{
+	return req->kind == UG_UPSERT_ROWS && req->nrows == 0;
 }
 
 static bool

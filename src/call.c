@@ -35,15 +35,15 @@ typedef struct CallState
 } CallState;
 
 /*---- GUC variables ----*/
-static int	max_attempts = 10;
+int			ug_max_attempts = 10;
 
-static Datum run_call(const UgCallKind *kind, const UgRequest *req,
-					  CallState *state, const char **outcome);
+/* the innermost call running, for ug_give_up */
+static CallState *current_call = NULL;
+
+static Datum run_call(const UgCallKind *kind, const UgRequest *req, void *arg);
 static void check_key_not_null(const UgTarget *target, const char *nulls);
 static void check_key_exists(const UgPlans *plans, Datum *values,
 							 const char *nulls);
-static void give_up(const UgCallKind *kind, const UgTarget *target,
-					const Datum *values, const char *nulls);
 static void error_callback(void *arg);
 
 void
@@ -55,22 +55,26 @@ ug_call_init(void)
 							"deleting the same key between a call's statements, "
 							"the call gives up after this many rounds with "
 							"SQLSTATE 40001.",
-							&max_attempts,
+							&ug_max_attempts,
 							10, 1, 1000000,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 }
 
 /*
- * Run a call of the given kind; return the row, and in *outcome what
- * happened ("found", "inserted", "updated", "unchanged").
+ * Run a call's body inside the guards every call needs: arguments decoded
+ * (which locks the table), SPI connected, the error context pushed, a
+ * fixed search_path for a named arbiter, and the plan cache pinned.  The
+ * body's Datum result (a row, or nothing) is copied out of SPI's memory.
  */
 Datum
-ug_call(FunctionCallInfo fcinfo, const UgCallKind *kind, const char **outcome)
+ug_guarded_call(FunctionCallInfo fcinfo, const UgCallKind *kind,
+				UgBody body, void *arg)
 {
 	UgRequest	req;
 	CallState	state;
-	volatile Datum row = (Datum) 0;
+	CallState  *volatile outer = current_call;
+	volatile Datum result = (Datum) 0;
 	ErrorContextCallback errcb;
 	volatile int guc_nest = -1;
 
@@ -102,12 +106,14 @@ ug_call(FunctionCallInfo fcinfo, const UgCallKind *kind, const char **outcome)
 
 	/* pinned from before the plans are fetched until the last one ran */
 	ug_plancache_pin();
+	current_call = &state;
 	PG_TRY();
 	{
-		row = run_call(kind, &req, &state, outcome);
+		result = body(kind, &req, arg);
 	}
 	PG_FINALLY();
 	{
+		current_call = outer;
 		ug_plancache_unpin();
 	}
 	PG_END_TRY();
@@ -115,9 +121,20 @@ ug_call(FunctionCallInfo fcinfo, const UgCallKind *kind, const char **outcome)
 	if (guc_nest >= 0)
 		AtEOXact_GUC(true, guc_nest);
 
-	row = SPI_datumTransfer(row, false, -1);
+	if (result != (Datum) 0)
+		result = SPI_datumTransfer(result, false, -1);
 	SPI_finish();
-	return row;
+	return result;
+}
+
+/*
+ * Run a single-row call of the given kind; return the row, and in
+ * *outcome what happened ("found", "inserted", "updated", "unchanged").
+ */
+Datum
+ug_call(FunctionCallInfo fcinfo, const UgCallKind *kind, const char **outcome)
+{
+	return ug_guarded_call(fcinfo, kind, run_call, (void *) outcome);
 }
 
 /*
@@ -143,9 +160,9 @@ ug_call_with_outcome(FunctionCallInfo fcinfo, const UgCallKind *kind)
 
 /* Fetch the plans, convert the values, and run the loop or give up. */
 static Datum
-run_call(const UgCallKind *kind, const UgRequest *req, CallState *state,
-		 const char **outcome)
+run_call(const UgCallKind *kind, const UgRequest *req, void *arg)
 {
+	const char **outcome = (const char **) arg;
 	UgPlans		plans = ug_plancache_get(req);
 	Datum	   *values = palloc(sizeof(Datum) * Max(plans.target->nparams, 1));
 	char	   *nulls = palloc(sizeof(char) * Max(plans.target->nparams, 1));
@@ -157,16 +174,15 @@ run_call(const UgCallKind *kind, const UgRequest *req, CallState *state,
 	if (plans.check_plan != NULL)
 		check_key_exists(&plans, values, nulls);
 
-	for (attempt = 1; attempt <= max_attempts; attempt++)
+	for (attempt = 1; attempt <= ug_max_attempts; attempt++)
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (kind->round(&plans, values, nulls, outcome, &row))
 			return row;
 	}
 
-	state->own_error = true;
-	give_up(kind, plans.target, values, nulls);
-	pg_unreachable();
+	ug_give_up(kind, plans.target, ug_describe_key(plans.target, values, nulls));
+	return (Datum) 0;			/* not reached */
 }
 
 /*
@@ -264,11 +280,11 @@ check_key_exists(const UgPlans *plans, Datum *values, const char *nulls)
  * likely the insert meeting a row the caller may not see, which no retry
  * fixes: 42501.
  */
-static void
-give_up(const UgCallKind *kind, const UgTarget *target, const Datum *values,
-		const char *nulls)
+void
+ug_give_up(const UgCallKind *kind, const UgTarget *target, const char *key)
 {
-	char	   *key = ug_describe_key(target, values, nulls);
+	if (current_call != NULL)
+		current_call->own_error = true;
 
 	if (check_enable_rls(target->relid, InvalidOid, true) == RLS_ENABLED)
 		ereport(ERROR,
@@ -282,7 +298,7 @@ give_up(const UgCallKind *kind, const UgTarget *target, const Datum *values,
 			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 			 errmsg_plural("could not %s a row in table \"%s\" after %d attempt",
 						   "could not %s a row in table \"%s\" after %d attempts",
-						   max_attempts, kind->action, target->relname, max_attempts),
+						   ug_max_attempts, kind->action, target->relname, ug_max_attempts),
 			 errdetail("In each attempt the lookup found no row with key %s in table %s, and the insert then met a row with that key written by a concurrent transaction.",
 					   key, target->qualified),
 			 errhint("Retry the transaction. The number of attempts is set by upsert_guard.max_attempts.")));

@@ -30,6 +30,7 @@
  */
 #include "upsert_guard.h"
 
+#include "catalog/pg_type.h"
 #include "utils/hsearch.h"
 #include "utils/catcache.h"
 #include "utils/inval.h"
@@ -42,6 +43,7 @@
 typedef struct PlanKey
 {
 	Oid			relid;
+	Oid			source;			/* idempotent_upsert_from's relation */
 	int16		kind;
 	int16		lock;
 	int16		nconflict;		/* 0: inferred */
@@ -78,7 +80,7 @@ static void build_entry(PlanEntry *entry, const UgRequest *req);
 static void retire_entry(PlanEntry *entry);
 static void free_retired(void);
 static void sweep_stale_entries(void);
-static SPIPlanPtr prepare(const char *sql, const UgTarget *target);
+static SPIPlanPtr prepare(const char *sql, const UgTarget *target, UgKind kind);
 static bool plans_valid(const PlanEntry *entry);
 static void relcache_callback(Datum arg, Oid relid);
 static void namespace_callback(Datum arg, int cacheid, uint32 hashvalue);
@@ -175,6 +177,7 @@ make_key(const UgRequest *req, PlanKey *key)
 
 	memset(key, 0, sizeof(PlanKey));	/* every byte is hashed */
 	key->relid = req->relid;
+	key->source = req->source;
 	key->lock = (int16) req->lock;
 	key->nconflict = (int16) req->nconflict;
 	key->kind = (int16) req->kind;
@@ -219,17 +222,23 @@ build_entry(PlanEntry *entry, const UgRequest *req)
 	 * The statements a kind runs: select_or_insert needs no update,
 	 * increment no lookup, an upsert with no update column no update.
 	 */
-	sql[0] = req->kind == UG_INCREMENT ? NULL : ug_sql_select(target);
-	sql[1] = ug_sql_insert(target);
-	sql[2] = req->kind == UG_SELECT_OR_INSERT || target->nchanges == 0 ?
-		NULL : ug_sql_update(target);
-	for (i = 0; i < (size_t) target->nkeys; i++)
-		has_exprs |= (target->keys[i].param < 0);
-	sql[3] = has_exprs || target->pred_new ? ug_sql_check(target) : NULL;
+	memset(sql, 0, sizeof(sql));
+	if (req->kind == UG_UPSERT_ROWS || req->kind == UG_UPSERT_FROM)
+		sql[0] = ug_sql_batch(target);	/* one statement does it all */
+	else
+	{
+		sql[0] = req->kind == UG_INCREMENT ? NULL : ug_sql_select(target);
+		sql[1] = ug_sql_insert(target);
+		sql[2] = req->kind == UG_SELECT_OR_INSERT || target->nchanges == 0 ?
+			NULL : ug_sql_update(target);
+		for (i = 0; i < (size_t) target->nkeys; i++)
+			has_exprs |= (target->keys[i].param < 0);
+		sql[3] = has_exprs || target->pred_new ? ug_sql_check(target) : NULL;
+	}
 	MemoryContextSwitchTo(old);
 
 	for (i = 0; i < lengthof(plans); i++)
-		plans[i] = sql[i] ? prepare(sql[i], target) : NULL;
+		plans[i] = sql[i] ? prepare(sql[i], target, req->kind) : NULL;
 
 	/* all prepared: nothing can fail any more, keep them */
 	for (i = 0; i < lengthof(plans); i++)
@@ -254,17 +263,28 @@ plans_valid(const PlanEntry *entry)
 	return true;
 }
 
-/* Prepare a statement in SPI's memory (freed on error until kept). */
+/*
+ * Prepare a statement in SPI's memory (freed on error until kept).  Its
+ * parameters are the target's, or for a batch ($1 jsonb rows, $2 bigint[]
+ * pending ordinals).
+ */
 static SPIPlanPtr
-prepare(const char *sql, const UgTarget *target)
+prepare(const char *sql, const UgTarget *target, UgKind kind)
 {
-	Oid		   *types = palloc(sizeof(Oid) * Max(target->nparams, 1));
+	Oid		   *types = palloc(sizeof(Oid) * Max(target->nparams, 2));
+	int			ntypes = target->nparams;
 	SPIPlanPtr	plan;
 	int			i;
 
 	for (i = 0; i < target->nparams; i++)
 		types[i] = target->params[i].type;
-	plan = SPI_prepare(sql, target->nparams, types);
+	if (kind == UG_UPSERT_ROWS || kind == UG_UPSERT_FROM)
+	{
+		types[0] = JSONBOID;
+		types[1] = INT8ARRAYOID;
+		ntypes = 2;
+	}
+	plan = SPI_prepare(sql, ntypes, types);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
 			 sql, SPI_result_code_string(SPI_result));
@@ -348,7 +368,8 @@ relcache_callback(Datum arg, Oid relid)
 	hash_seq_init(&status, plan_cache);
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
-		if (relid == InvalidOid || entry->key.relid == relid)
+		if (relid == InvalidOid || entry->key.relid == relid ||
+			entry->key.source == relid)
 		{
 			entry->valid = false;
 			sweep_needed = true;

@@ -39,6 +39,12 @@
 
 static void append_key_match(StringInfo buf, const UgTarget *target);
 static void append_differs(StringInfo buf, const UgTarget *target);
+static void append_differs_with(StringInfo buf, const UgTarget *target,
+								const char *prefix);
+static void append_batch_keys(StringInfo buf, const UgTarget *target);
+static void append_batch_match(StringInfo buf, const UgTarget *target);
+static void append_key_value(StringInfo buf, const UgKeyColumn *key,
+							 const UgTarget *target, const char *prefix);
 static void append_operator(StringInfo buf, Oid opno);
 static void append_collation(StringInfo buf, Oid collid);
 static void append_column_list(StringInfo buf, const UgTarget *target,
@@ -155,6 +161,16 @@ ug_sql_update(const UgTarget *target)
 static void
 append_differs(StringInfo buf, const UgTarget *target)
 {
+	append_differs_with(buf, target, NULL);
+}
+
+/*
+ * The same with new values from a batch row ("b.c") when prefix is given,
+ * else from the $n parameters.
+ */
+static void
+append_differs_with(StringInfo buf, const UgTarget *target, const char *prefix)
+{
 	int			i;
 
 	if (target->nchanges == 0)
@@ -167,18 +183,19 @@ append_differs(StringInfo buf, const UgTarget *target)
 	{
 		const UgChange *change = &target->changes[i];
 		const char *col = quote_identifier(target->params[change->param].name);
-		int			n = change->param + 1;
+		char	   *value = prefix ? psprintf("%s%s", prefix, col) :
+			psprintf("$%d", change->param + 1);
 
 		if (i > 0)
 			appendStringInfoString(buf, " AND ");
 		appendStringInfo(buf, "COALESCE(%s.%s ", target->alias, col);
 		append_operator(buf, change->eqop);
 		if (change->collatable)
-			appendStringInfo(buf, " ($%d COLLATE pg_catalog.\"C\")", n);
+			appendStringInfo(buf, " (%s COLLATE pg_catalog.\"C\")", value);
 		else
-			appendStringInfo(buf, " $%d", n);
-		appendStringInfo(buf, ", %s.%s IS NULL AND $%d IS NULL)",
-						 target->alias, col, n);
+			appendStringInfo(buf, " %s", value);
+		appendStringInfo(buf, ", %s.%s IS NULL AND %s IS NULL)",
+						 target->alias, col, value);
 	}
 	appendStringInfoChar(buf, ')');
 }
@@ -254,6 +271,242 @@ ug_sql_check(const UgTarget *target)
 	if (!any_expr)
 		appendStringInfoString(&buf, "false");
 	return buf.data;
+}
+
+/*
+ * A batch (idempotent_upsert_batch and _from), one statement per round:
+ *
+ *	 WITH src AS MATERIALIZED (the rows, numbered, restricted to $2),
+ *		  batch AS MATERIALIZED (the last row of each key, in key order),
+ *		  cur AS MATERIALIZED (the rows that exist, and whether they differ),
+ *		  locked AS (the differing rows, locked in key order),
+ *		  upd AS (UPDATE them where they still differ),
+ *		  ins AS (INSERT the rest in key order ON CONFLICT DO NOTHING)
+ *	 SELECT ord, outcome, null key?, outside the predicate?, count of src
+ *	 FROM batch ...
+ *
+ * $1 is the jsonb array (rows), $2 the ordinals still pending (NULL: all).
+ * A row whose outcome is NULL met a concurrent transaction (its insert
+ * conflicted, or its update found the row changed or gone): the next
+ * round runs again for those ordinals.  Every statement sees one
+ * snapshot; locking the rows to update in key order first means two
+ * batches over the same keys wait for each other instead of deadlocking,
+ * and inserting in key order does the same for new keys.
+ */
+char *
+ug_sql_batch(const UgTarget *target)
+{
+	StringInfoData buf;
+	const char *r = target->alias;
+	const char *ord = target->ord_column;
+	const char *only = target->relkind == RELKIND_RELATION ? "ONLY " : "";
+	int			i;
+
+	initStringInfo(&buf);
+
+	/* src: every row (or every pending one), numbered */
+	if (OidIsValid(target->source))
+	{
+		appendStringInfo(&buf,
+						 "WITH src AS MATERIALIZED (SELECT x.* FROM (SELECT "
+						 "pg_catalog.row_number() OVER () AS %s", ord);
+		for (i = 0; i < target->ncolumns; i++)
+		{
+			const UgParam *p = &target->params[i];
+			const char *col = quote_identifier(p->name);
+
+			appendStringInfo(&buf, ", CAST(s.%s AS %s) AS %s", col,
+							 format_type_extended(p->type, p->typmod,
+												  FORMAT_TYPE_TYPEMOD_GIVEN |
+												  FORMAT_TYPE_FORCE_QUALIFY),
+							 col);
+		}
+		appendStringInfo(&buf, " FROM %s AS s) AS x WHERE $2 IS NULL OR x.%s "
+						 "OPERATOR(pg_catalog.=) ANY ($2))",
+						 target->source_qualified, ord);
+	}
+	else
+	{
+		appendStringInfo(&buf, "WITH src AS MATERIALIZED (SELECT e.ord AS %s", ord);
+		for (i = 0; i < target->ncolumns; i++)
+		{
+			const char *col = quote_identifier(target->params[i].name);
+
+			appendStringInfo(&buf, ", p.%s", col);
+		}
+		appendStringInfo(&buf,
+						 " FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS e(elem, ord),"
+						 " LATERAL pg_catalog.jsonb_populate_record(NULL::%s, e.elem) AS p"
+						 " WHERE $2 IS NULL OR e.ord OPERATOR(pg_catalog.=) ANY ($2))",
+						 target->qualified);
+	}
+
+	/* batch: the last row of each key, sorted by key */
+	appendStringInfoString(&buf, ", batch AS MATERIALIZED (SELECT DISTINCT ON (");
+	append_batch_keys(&buf, target);
+	appendStringInfoString(&buf, ") b.* FROM src AS b ORDER BY ");
+	append_batch_keys(&buf, target);
+	appendStringInfo(&buf, ", b.%s DESC)", ord);
+
+	/* cur: the rows that exist, and whether they differ */
+	appendStringInfo(&buf, ", cur AS MATERIALIZED (SELECT b.%s AS ord, ", ord);
+	append_differs_with(&buf, target, "b.");
+	appendStringInfo(&buf, " AS differs FROM batch AS b JOIN %s%s AS %s ON ",
+					 only, target->qualified, r);
+	append_batch_match(&buf, target);
+
+	/* locked: those that differ, locked in key order */
+	appendStringInfo(&buf, "), locked AS (SELECT b.%s AS ord FROM batch AS b"
+					 " JOIN cur AS c ON c.ord OPERATOR(pg_catalog.=) b.%s AND c.differs"
+					 " JOIN %s%s AS %s ON ", ord, ord, only, target->qualified, r);
+	append_batch_match(&buf, target);
+	appendStringInfoString(&buf, " ORDER BY ");
+	append_batch_keys(&buf, target);
+	appendStringInfo(&buf, " FOR NO KEY UPDATE OF %s)", r);
+
+	/* upd: update them where they still differ */
+	if (target->nchanges > 0)
+	{
+		appendStringInfo(&buf, ", upd AS (UPDATE %s%s AS %s SET ",
+						 only, target->qualified, r);
+		for (i = 0; i < target->nchanges; i++)
+		{
+			const char *col = quote_identifier(target->params[target->changes[i].param].name);
+
+			appendStringInfo(&buf, "%s%s = b.%s", i > 0 ? ", " : "", col, col);
+		}
+		appendStringInfo(&buf, " FROM batch AS b WHERE b.%s IN (SELECT l.ord FROM locked AS l) AND ",
+						 ord);
+		append_batch_match(&buf, target);
+		appendStringInfoString(&buf, " AND ");
+		append_differs_with(&buf, target, "b.");
+		appendStringInfo(&buf, " RETURNING b.%s AS ord)", ord);
+	}
+	else
+		appendStringInfo(&buf, ", upd AS (SELECT l.ord FROM locked AS l WHERE false)");
+
+	/* ins: insert the rest, in key order */
+	appendStringInfo(&buf, ", ins AS (INSERT INTO %s AS %s ", target->qualified, r);
+	append_column_list(&buf, target, false);
+	appendStringInfoString(&buf, " SELECT ");
+	for (i = 0; i < target->ncolumns; i++)
+		appendStringInfo(&buf, "%sb.%s", i > 0 ? ", " : "",
+						 quote_identifier(target->params[i].name));
+	appendStringInfo(&buf, " FROM batch AS b WHERE NOT EXISTS (SELECT FROM cur AS c"
+					 " WHERE c.ord OPERATOR(pg_catalog.=) b.%s) ORDER BY ", ord);
+	append_batch_keys(&buf, target);
+	appendStringInfoString(&buf, " ON CONFLICT ");
+	append_column_list(&buf, target, true);
+	if (target->pred_infer != NULL)
+		appendStringInfo(&buf, " WHERE %s", target->pred_infer);
+	appendStringInfoString(&buf, " DO NOTHING RETURNING ");
+	for (i = 0; i < target->nkeys; i++)
+	{
+		const UgKeyColumn *key = &target->keys[i];
+
+		if (key->param >= 0)
+			appendStringInfo(&buf, "%s%s.%s AS k%d", i > 0 ? ", " : "", r,
+							 quote_identifier(target->params[key->param].name), i);
+		else
+			appendStringInfo(&buf, "%s(%s) AS k%d", i > 0 ? ", " : "",
+							 key->expr_row, i);
+	}
+
+	/* per row of the batch: its outcome (NULL: pending), and bad keys */
+	appendStringInfo(&buf, ") SELECT b.%s, CASE WHEN i.k0 IS NOT NULL THEN 'inserted'"
+					 " WHEN u.ord IS NOT NULL THEN 'updated'"
+					 " WHEN c.ord IS NOT NULL AND NOT c.differs THEN 'unchanged' END, (",
+					 ord);
+	for (i = 0; i < target->nkeys; i++)
+	{
+		const UgKeyColumn *key = &target->keys[i];
+
+		if (key->param >= 0)
+			appendStringInfo(&buf, "%sb.%s IS NULL", i > 0 ? " OR " : "",
+							 quote_identifier(target->params[key->param].name));
+		else
+			appendStringInfo(&buf, "%s(%s) IS NULL", i > 0 ? " OR " : "",
+							 key->expr_batch);
+	}
+	appendStringInfo(&buf, "), %s, (SELECT pg_catalog.count(*) FROM src) FROM batch AS b"
+					 " LEFT JOIN cur AS c ON c.ord OPERATOR(pg_catalog.=) b.%s"
+					 " LEFT JOIN upd AS u ON u.ord OPERATOR(pg_catalog.=) b.%s"
+					 " LEFT JOIN ins AS i ON ",
+					 target->pred_batch ?
+					 psprintf("NOT COALESCE((%s), false)", target->pred_batch) : "false",
+					 ord, ord);
+	for (i = 0; i < target->nkeys; i++)
+	{
+		const UgKeyColumn *key = &target->keys[i];
+
+		if (i > 0)
+			appendStringInfoString(&buf, " AND ");
+		appendStringInfo(&buf, "i.k%d ", i);
+		append_operator(&buf, key->eqop);
+		append_key_value(&buf, key, target, "b.");
+	}
+	return buf.data;
+}
+
+/* The keys of a batch row, for DISTINCT ON and ORDER BY: b.k, (expr(b)) */
+static void
+append_batch_keys(StringInfo buf, const UgTarget *target)
+{
+	int			i;
+
+	for (i = 0; i < target->nkeys; i++)
+	{
+		const UgKeyColumn *key = &target->keys[i];
+
+		if (key->param >= 0)
+			appendStringInfo(buf, "%sb.%s", i > 0 ? ", " : "",
+							 quote_identifier(target->params[key->param].name));
+		else
+			appendStringInfo(buf, "%s(%s)", i > 0 ? ", " : "", key->expr_batch);
+	}
+}
+
+/* The row r with the key of batch row b: r.k OPERATOR(s.=) b.k ... */
+static void
+append_batch_match(StringInfo buf, const UgTarget *target)
+{
+	int			i;
+
+	for (i = 0; i < target->nkeys; i++)
+	{
+		const UgKeyColumn *key = &target->keys[i];
+
+		if (i > 0)
+			appendStringInfoString(buf, " AND ");
+		if (key->param >= 0)
+			appendStringInfo(buf, "%s.%s ", target->alias,
+							 quote_identifier(target->params[key->param].name));
+		else
+			appendStringInfo(buf, "(%s) ", key->expr_row);
+		append_operator(buf, key->eqop);
+		append_key_value(buf, key, target, "b.");
+	}
+	if (target->pred_row != NULL)
+		appendStringInfo(buf, " AND (%s)", target->pred_row);
+}
+
+/* " b.k", " (expr(b))" or with the arbiter's collation " (b.k COLLATE s.c)" */
+static void
+append_key_value(StringInfo buf, const UgKeyColumn *key, const UgTarget *target,
+				 const char *prefix)
+{
+	char	   *value = key->param >= 0 ?
+		psprintf("%s%s", prefix, quote_identifier(target->params[key->param].name)) :
+		psprintf("(%s)", key->expr_batch);
+
+	if (OidIsValid(key->collation))
+	{
+		appendStringInfo(buf, " (%s COLLATE ", value);
+		append_collation(buf, key->collation);
+		appendStringInfoChar(buf, ')');
+	}
+	else
+		appendStringInfo(buf, " %s", value);
 }
 
 /* OPERATOR(schema.name) */

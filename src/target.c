@@ -66,7 +66,7 @@ static const UniqueIndex *find_named_arbiter(Relation rel, UniqueIndex *idx,
 											 int nidx, const char *name);
 static void fill_keys(Relation rel, UgTarget *target, const UniqueIndex *arbiter);
 static void deparse_three(Relation rel, UgTarget *target, Node *expr,
-						  char **row, char **new, char **infer);
+						  char **row, char **new, char **infer, char **batch);
 static Node *vars_to_params(Node *node, void *context);
 static int	param_of_attnum(const UgTarget *target, AttrNumber attnum);
 static void fill_update_columns(const UgRequest *req, UgTarget *target);
@@ -76,7 +76,7 @@ static bool keys_in_request(const UniqueIndex *ui, const UgRequest *req);
 static bool same_columns(const UniqueIndex *ui, int n, const AttrNumber *cols);
 static char *describe_index(Relation rel, const UniqueIndex *ui);
 static char *describe_columns(Relation rel, int n, const AttrNumber *cols);
-static char *choose_alias(Oid relid);
+static char *choose_alias(Oid relid, const char *base);
 
 /*
  * Build the target of a request.  The caller holds a lock on the table
@@ -99,8 +99,14 @@ ug_build_target(const UgRequest *req)
 	target->relname = pstrdup(RelationGetRelationName(rel));
 	target->qualified = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 												   RelationGetRelationName(rel));
-	target->alias = choose_alias(req->relid);
+	target->alias = choose_alias(req->relid, "r");
+	target->ord_column = choose_alias(req->relid, "ord");
 	target->lock = req->lock;
+	target->source = req->source;
+	if (OidIsValid(req->source))
+		target->source_qualified =
+			quote_qualified_identifier(get_namespace_name(get_rel_namespace(req->source)),
+									   get_rel_name(req->source));
 
 	target->kind = req->kind;
 	target->ncolumns = req->ncolumns;
@@ -125,7 +131,8 @@ ug_build_target(const UgRequest *req)
 	}
 
 	fill_keys(rel, target, arbiter);
-	if (req->kind == UG_IDEMPOTENT_UPSERT)
+	if (req->kind == UG_IDEMPOTENT_UPSERT || req->kind == UG_UPSERT_ROWS ||
+		req->kind == UG_UPSERT_FROM)
 		fill_update_columns(req, target);
 	else if (req->kind == UG_INCREMENT)
 		fill_deltas(target);
@@ -426,8 +433,8 @@ fill_keys(Relation rel, UgTarget *target, const UniqueIndex *arbiter)
 			next_expr = lnext(exprs, next_expr);
 			key->param = -1;
 			keycoll = exprCollation(expr);
-			deparse_three(rel, target, expr,
-						  &key->expr_row, &key->expr_new, &key->expr_infer);
+			deparse_three(rel, target, expr, &key->expr_row, &key->expr_new,
+						  &key->expr_infer, &key->expr_batch);
 		}
 		key->collation = (OidIsValid(indcoll) && indcoll != keycoll) ?
 			indcoll : InvalidOid;
@@ -435,7 +442,8 @@ fill_keys(Relation rel, UgTarget *target, const UniqueIndex *arbiter)
 
 	if (pred != NIL)
 		deparse_three(rel, target, (Node *) make_ands_explicit(pred),
-					  &target->pred_row, &target->pred_new, &target->pred_infer);
+					  &target->pred_row, &target->pred_new, &target->pred_infer,
+					  &target->pred_batch);
 
 	target->index_name = pstrdup(RelationGetRelationName(irel));
 	target->nulls_not_distinct = arbiter->nulls_not_distinct;
@@ -443,19 +451,20 @@ fill_keys(Relation rel, UgTarget *target, const UniqueIndex *arbiter)
 }
 
 /*
- * An index expression or predicate as SQL text three ways: over the row
- * ("r"."c", for the lookup), over the parameters ($n, computed from
- * new_row) and unqualified (for ON CONFLICT's inference clause).  The
- * caller has set a fixed search_path (call.c): names outside pg_catalog
- * come out schema-qualified, and the statements run under the same path.
+ * An index expression or predicate as SQL text: over the row ("r"."c",
+ * for the lookup), over the parameters ($n, computed from new_row),
+ * unqualified (for ON CONFLICT's inference clause) and over a batch's row
+ * ("b"."c").  The caller has set a fixed search_path (call.c): names
+ * outside pg_catalog come out schema-qualified, and the statements run
+ * under the same path.
  */
 static void
 deparse_three(Relation rel, UgTarget *target, Node *expr,
-			  char **row, char **new, char **infer)
+			  char **row, char **new, char **infer, char **batch)
 {
 	char	   *alias = pstrdup(target->alias);
-	List	   *self = deparse_context_for(RelationGetRelationName(rel),
-										   RelationGetRelid(rel));
+	Oid			relid = RelationGetRelid(rel);
+	List	   *self = deparse_context_for(RelationGetRelationName(rel), relid);
 
 	/* target->alias is quoted; the deparser quotes names itself */
 	if (alias[0] == '"')
@@ -463,10 +472,10 @@ deparse_three(Relation rel, UgTarget *target, Node *expr,
 		alias[strlen(alias) - 1] = '\0';
 		alias++;
 	}
-	*row = deparse_expression(expr, deparse_context_for(alias, RelationGetRelid(rel)),
-							  true, false);
+	*row = deparse_expression(expr, deparse_context_for(alias, relid), true, false);
 	*new = deparse_expression(vars_to_params(expr, target), self, false, false);
 	*infer = deparse_expression(expr, self, false, false);
+	*batch = deparse_expression(expr, deparse_context_for("b", relid), true, false);
 }
 
 /* Replace the row's columns by the $n parameters that carry new_row's. */
@@ -683,17 +692,18 @@ describe_columns(Relation rel, int n, const AttrNumber *cols)
 }
 
 /*
- * A table alias that no column of the table shadows, so that a bare
- * alias in the generated SQL is always the whole row.
+ * A name that no column of the table has: the table alias (so a bare
+ * alias in the generated SQL is always the whole row), the batch's
+ * ordinal column.
  */
 static char *
-choose_alias(Oid relid)
+choose_alias(Oid relid, const char *base)
 {
 	char		name[NAMEDATALEN];
 	int			i = 0;
 
-	strlcpy(name, "r", sizeof(name));
+	strlcpy(name, base, sizeof(name));
 	while (get_attnum(relid, name) != InvalidAttrNumber)
-		snprintf(name, sizeof(name), "r%d", ++i);
+		snprintf(name, sizeof(name), "%s%d", base, ++i);
 	return pstrdup(quote_identifier(name));
 }

@@ -44,7 +44,9 @@ typedef enum UgKind
 {
 	UG_SELECT_OR_INSERT,
 	UG_IDEMPOTENT_UPSERT,
-	UG_INCREMENT
+	UG_INCREMENT,
+	UG_UPSERT_ROWS,				/* idempotent_upsert_batch: a jsonb array */
+	UG_UPSERT_FROM				/* idempotent_upsert_from: a relation */
 } UgKind;
 
 /* Positions of a call's optional arguments; -1: the call has none. */
@@ -76,6 +78,10 @@ typedef struct UgRequest
 	UgLockMode	lock;
 	UgKind		kind;
 	char	   *arbiter;		/* unique index or constraint named, or NULL */
+
+	/* batches: the rows' count, or the source relation */
+	int64		nrows;
+	Oid			source;
 
 	/*
 	 * Columns the call changes on an existing row, sorted by attnum:
@@ -112,6 +118,7 @@ typedef struct UgKeyColumn
 	char	   *expr_row;
 	char	   *expr_new;
 	char	   *expr_infer;
+	char	   *expr_batch;		/* over the batch row "b" */
 } UgKeyColumn;
 
 /* A column the call changes on an existing row. */
@@ -126,6 +133,8 @@ typedef struct UgChange
 typedef struct UgTarget
 {
 	Oid			relid;
+	Oid			source;			/* idempotent_upsert_from's relation */
+	char	   *source_qualified;
 	char		relkind;
 	char	   *relname;		/* unquoted, for messages */
 	char	   *qualified;		/* quoted schema.table, for SQL */
@@ -145,6 +154,8 @@ typedef struct UgTarget
 	char	   *pred_row;
 	char	   *pred_new;
 	char	   *pred_infer;
+	char	   *pred_batch;
+	char	   *ord_column;		/* batches: a name no column has */
 	/* the parameters the key depends on, for messages */
 	int			nkeyparams;
 	int		   *keyparams;
@@ -190,6 +201,7 @@ extern char *ug_sql_select(const UgTarget *target);
 extern char *ug_sql_insert(const UgTarget *target);
 extern char *ug_sql_update(const UgTarget *target);
 extern char *ug_sql_check(const UgTarget *target);
+extern char *ug_sql_batch(const UgTarget *target);
 
 /* plancache.c */
 extern void ug_plancache_init(void);
@@ -198,7 +210,14 @@ extern void ug_plancache_pin(void);
 extern void ug_plancache_unpin(void);
 
 /* call.c */
+typedef Datum (*UgBody) (const UgCallKind *kind, const UgRequest *req, void *arg);
+
+extern int	ug_max_attempts;
 extern void ug_call_init(void);
+extern Datum ug_guarded_call(FunctionCallInfo fcinfo, const UgCallKind *kind,
+							 UgBody body, void *arg);
+extern void ug_give_up(const UgCallKind *kind, const UgTarget *target,
+					   const char *key);
 extern Datum ug_call(FunctionCallInfo fcinfo, const UgCallKind *kind,
 					 const char **outcome);
 extern Datum ug_call_with_outcome(FunctionCallInfo fcinfo,
