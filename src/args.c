@@ -611,11 +611,11 @@ ug_convert_values(const UgRequest *req, const UgTarget *target,
 				  Datum *values, char *nulls)
 {
 	ErrorContextCallback errcb;
-	const char *column = NULL;
+	const char *where[2] = {NULL, NULL};	/* column, argument */
 	int			i;
 
 	errcb.callback = conversion_error_callback;
-	errcb.arg = &column;
+	errcb.arg = where;
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 
@@ -629,7 +629,8 @@ ug_convert_values(const UgRequest *req, const UgTarget *target,
 		const JsonbValue *v = &cv->value;
 
 		Assert(cv->attnum == p->attnum);
-		column = p->name;
+		where[0] = p->name;
+		where[1] = i < req->ncolumns ? "new_row" : "deltas";
 		if (v->type != jbvNull && p->direct_jsonb)
 		{
 			values[i] = JsonbPGetDatum(JsonbValueToJsonb((JsonbValue *) v));
@@ -645,14 +646,14 @@ ug_convert_values(const UgRequest *req, const UgTarget *target,
 	error_context_stack = errcb.previous;
 }
 
-/* Name the column whose value failed to convert. */
+/* Name the column, and the argument, whose value failed to convert. */
 static void
 conversion_error_callback(void *arg)
 {
-	const char *column = *(const char **) arg;
+	const char **where = (const char **) arg;
 
-	if (column != NULL)
-		errcontext("value of column \"%s\" in argument \"new_row\"", column);
+	if (where[0] != NULL)
+		errcontext("value of column \"%s\" in argument \"%s\"", where[0], where[1]);
 }
 
 /*

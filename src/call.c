@@ -291,7 +291,7 @@ ug_give_up(const UgCallKind *kind, const UgTarget *target, const char *key)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("could not %s a row in table \"%s\"",
 						kind->action, target->relname),
-				 errdetail("Each insert met an existing row with key %s that the current user cannot select; row-level security policies of the table hide it.",
+				 errdetail("Each attempt met an existing row with key %s that row-level security policies of the table keep the current user from selecting or changing.",
 						   key)));
 
 	ereport(ERROR,

@@ -29,7 +29,6 @@
 #include "access/stratnum.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
-#include "parser/parse_coerce.h"
 #include "lib/stringinfo.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
@@ -61,7 +60,8 @@ static void infer_conflict(Relation rel, const UgRequest *req,
 						   int *nconflict, AttrNumber *conflict);
 static const UniqueIndex *choose_arbiter(Relation rel, UniqueIndex *idx, int nidx,
 										 int nconflict, const AttrNumber *conflict);
-static void fill_param(Relation rel, UgParam *p, AttrNumber attnum);
+static void fill_param(Relation rel, UgParam *p, AttrNumber attnum,
+					   bool base_type);
 static const UniqueIndex *find_named_arbiter(Relation rel, UniqueIndex *idx,
 											 int nidx, const char *name);
 static void fill_keys(Relation rel, UgTarget *target, const UniqueIndex *arbiter);
@@ -116,7 +116,8 @@ ug_build_target(const UgRequest *req)
 	for (i = 0; i < target->nparams; i++)
 		fill_param(rel, &target->params[i], i < req->ncolumns ?
 				   req->columns[i].attnum :
-				   req->changes[i - req->ncolumns].attnum);
+				   req->changes[i - req->ncolumns].attnum,
+				   i >= req->ncolumns);
 
 	nidx = load_unique_indexes(rel, &idx);
 	if (req->arbiter != NULL)
@@ -515,9 +516,13 @@ param_of_attnum(const UgTarget *target, AttrNumber attnum)
 	return -1;
 }
 
-/* A parameter: a column's name, type and conversion functions. */
+/*
+ * A parameter: a column's name, type and conversion functions.  A delta
+ * takes the column's base type: a domain's constraints apply to the sum,
+ * not to the amount added.
+ */
 static void
-fill_param(Relation rel, UgParam *p, AttrNumber attnum)
+fill_param(Relation rel, UgParam *p, AttrNumber attnum, bool base_type)
 {
 	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
 	Oid			infunc;
@@ -527,6 +532,11 @@ fill_param(Relation rel, UgParam *p, AttrNumber attnum)
 	p->name = pstrdup(NameStr(att->attname));
 	p->type = att->atttypid;
 	p->typmod = att->atttypmod;
+	if (base_type)
+	{
+		p->typmod = -1;
+		p->type = getBaseTypeAndTypmod(att->atttypid, &p->typmod);
+	}
 	p->direct_jsonb = (p->type == JSONBOID);
 	p->json_text = (getBaseType(p->type) == JSONOID ||
 					getBaseType(p->type) == JSONBOID);
@@ -603,11 +613,22 @@ fill_deltas(UgTarget *target)
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("conflict column \"%s\" cannot be incremented", p->name),
 						 errdetail("The conflict columns find the row; they are never updated.")));
-		if (TypeCategory(getBaseType(p->type)) != TYPCATEGORY_NUMERIC)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("column \"%s\" cannot be incremented", p->name),
-					 errdetail("Its type %s is not numeric.", format_type_be(p->type))));
+		switch (p->type)		/* the base type, see fill_param */
+		{
+			case INT2OID:
+			case INT4OID:
+			case INT8OID:
+			case NUMERICOID:
+			case FLOAT4OID:
+			case FLOAT8OID:
+				break;
+			default:
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("column \"%s\" cannot be incremented", p->name),
+						 errdetail("Its type %s is not one of smallint, integer, bigint, numeric, real and double precision.",
+								   format_type_be(p->type))));
+		}
 		target->changes[i].param = param;
 	}
 }

@@ -261,6 +261,23 @@ SELECT string_agg(id || ':' || count || ':' || xmin::text, ',' ORDER BY id)
   FROM visits;
 SELECT last_value FROM visits_id_seq;
 
+--
+-- Deltas: a bad amount is blamed on argument "deltas"; a domain's CHECK
+-- applies to the sum, not to the amount; only smallint, integer, bigint,
+-- numeric, real and double precision columns can be incremented.
+--
+CREATE DOMAIN nonneg AS int CHECK (VALUE >= 0);
+CREATE TABLE stock (item text PRIMARY KEY, qty nonneg NOT NULL, worth money);
+SELECT * FROM upsert_guard.increment(NULL::stock, '{"item": "bolt", "qty": 10}', '{"qty": 1}');
+SELECT * FROM upsert_guard.increment(NULL::stock, '{"item": "bolt", "qty": 10}', '{"qty": -5}');
+SELECT * FROM upsert_guard.increment(NULL::stock, '{"item": "bolt", "qty": 10}', '{"qty": -50}');
+\echo SQLSTATE :SQLSTATE
+SELECT * FROM upsert_guard.increment(NULL::stock, '{"item": "bolt", "qty": 10}', '{"qty": 99999999999}');
+\echo SQLSTATE :SQLSTATE
+SELECT * FROM upsert_guard.increment(NULL::stock, '{"item": "bolt", "qty": 10}', '{"worth": 1}');
+\echo SQLSTATE :SQLSTATE
+SELECT * FROM stock;
+
 SET client_min_messages = warning;
 DROP SCHEMA inc_test CASCADE;
 RESET client_min_messages;

@@ -293,7 +293,7 @@ SELECT throws_ok(
 SELECT is(
     soi_tap.error_of($$SELECT upsert_guard.select_or_insert(NULL::soi_tap.docs,
         '{"k": "theirs", "v": "x"}', NULL, 'none')$$),
-    '42501: could not select or insert a row in table "docs" DETAIL: Each insert met an existing row with key (k)=(theirs) that the current user cannot select; row-level security policies of the table hide it.',
+    '42501: could not select or insert a row in table "docs" DETAIL: Each attempt met an existing row with key (k)=(theirs) that row-level security policies of the table keep the current user from selecting or changing.',
     'row-level security: with lock none too, and the detail names the key');
 SELECT is(
     (SELECT array_agg(k ORDER BY k) FROM soi_tap.docs),

@@ -314,12 +314,12 @@ SELECT is(
 SELECT is(
     ugu_tap.error_of($$SELECT upsert_guard.idempotent_upsert(NULL::ugu_tap.docs,
         '{"k": "theirs", "v": "by all"}')$$),
-    '42501: could not insert or update a row in table "docs" DETAIL: Each insert met an existing row with key (k)=(theirs) that the current user cannot select; row-level security policies of the table hide it.',
+    '42501: could not insert or update a row in table "docs" DETAIL: Each attempt met an existing row with key (k)=(theirs) that row-level security policies of the table keep the current user from selecting or changing.',
     'row-level security: idempotent_upsert of a hidden key is an error, not a new row');
 SELECT is(
     ugu_tap.error_of($$SELECT upsert_guard.increment(NULL::ugu_tap.docs,
         '{"k": "theirs"}', '{"n": 1}')$$),
-    '42501: could not increment or insert a row in table "docs" DETAIL: Each insert met an existing row with key (k)=(theirs) that the current user cannot select; row-level security policies of the table hide it.',
+    '42501: could not increment or insert a row in table "docs" DETAIL: Each attempt met an existing row with key (k)=(theirs) that row-level security policies of the table keep the current user from selecting or changing.',
     'row-level security: increment of a hidden key is an error, not a new row');
 -- a row the role may select but not update: unchanged needs no UPDATE;
 -- a change cannot be made
