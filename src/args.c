@@ -63,6 +63,7 @@ ug_decode_call(FunctionCallInfo fcinfo, const UgCallKind *kind, UgRequest *req)
 {
 	memset(req, 0, sizeof(UgRequest));
 	req->kind = kind->kind;
+	req->per_row = kind->per_row;
 	decode_target(fcinfo, req);
 	lock_table(req);
 	if (kind->kind == UG_UPSERT_ROWS)

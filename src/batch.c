@@ -54,51 +54,59 @@ typedef struct BatchResult
 {
 	Datum		rows;			/* the jsonb array, or 0 */
 	MemoryContext cxt;			/* where outcomes live: the caller's */
-	int64		nrows;
-	uint8	   *outcomes;		/* RowOutcome per row, 1-based ordinal - 1 */
+	int64		nrows;			/* rows given, duplicates included */
+	int64		counts[4];		/* per RowOutcome */
+	uint8	   *outcomes;		/* per_row: RowOutcome by ordinal - 1 */
 } BatchResult;
 
 /* (target, rows | source, conflict, update_columns, arbiter) */
+#define BATCH_ARGS {.conflict = 2,.lock = -1,.update_columns = 3,.deltas = -1,.arbiter = 4}
 static const UgCallKind upsert_rows = {
-	.kind = UG_UPSERT_ROWS,
-	.name = "idempotent_upsert_batch",
-	.action = "insert or update",
-	.args = {.conflict = 2,.lock = -1,.update_columns = 3,.deltas = -1,.arbiter = 4}
+	.kind = UG_UPSERT_ROWS,.name = "idempotent_upsert_batch",
+	.action = "insert or update",.args = BATCH_ARGS,.per_row = false
+};
+static const UgCallKind upsert_rows_outcomes = {
+	.kind = UG_UPSERT_ROWS,.name = "idempotent_upsert_batch_outcomes",
+	.action = "insert or update",.args = BATCH_ARGS,.per_row = true
 };
 static const UgCallKind upsert_from = {
-	.kind = UG_UPSERT_FROM,
-	.name = "idempotent_upsert_from",
-	.action = "insert or update",
-	.args = {.conflict = 2,.lock = -1,.update_columns = 3,.deltas = -1,.arbiter = 4}
+	.kind = UG_UPSERT_FROM,.name = "idempotent_upsert_from",
+	.action = "insert or update",.args = BATCH_ARGS,.per_row = false
+};
+static const UgCallKind upsert_from_outcomes = {
+	.kind = UG_UPSERT_FROM,.name = "idempotent_upsert_from_outcomes",
+	.action = "insert or update",.args = BATCH_ARGS,.per_row = true
 };
 
 static Datum run_batch(const UgCallKind *kind, const UgRequest *req, void *arg);
-static void settle(BatchResult *res, int64 ord, const char *outcome);
-static Datum batch_call(FunctionCallInfo fcinfo, const UgCallKind *kind,
-						bool per_row);
+static int	read_round(BatchResult *res, const UgTarget *target, int attempt,
+					   Datum *pending);
+static void refuse_bad_key(const UgTarget *target, int64 nullkey, int64 outside);
+static int64 first_ord(Datum ords);
+static Datum batch_call(FunctionCallInfo fcinfo, const UgCallKind *kind);
 
 Datum
 upsert_guard_idempotent_upsert_batch(PG_FUNCTION_ARGS)
 {
-	return batch_call(fcinfo, &upsert_rows, false);
+	return batch_call(fcinfo, &upsert_rows);
 }
 
 Datum
 upsert_guard_idempotent_upsert_batch_outcomes(PG_FUNCTION_ARGS)
 {
-	return batch_call(fcinfo, &upsert_rows, true);
+	return batch_call(fcinfo, &upsert_rows_outcomes);
 }
 
 Datum
 upsert_guard_idempotent_upsert_from(PG_FUNCTION_ARGS)
 {
-	return batch_call(fcinfo, &upsert_from, false);
+	return batch_call(fcinfo, &upsert_from);
 }
 
 Datum
 upsert_guard_idempotent_upsert_from_outcomes(PG_FUNCTION_ARGS)
 {
-	return batch_call(fcinfo, &upsert_from, true);
+	return batch_call(fcinfo, &upsert_from_outcomes);
 }
 
 /*
@@ -106,7 +114,7 @@ upsert_guard_idempotent_upsert_from_outcomes(PG_FUNCTION_ARGS)
  * unchanged, duplicates) or one row (ord, outcome) per input row.
  */
 static Datum
-batch_call(FunctionCallInfo fcinfo, const UgCallKind *kind, bool per_row)
+batch_call(FunctionCallInfo fcinfo, const UgCallKind *kind)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	BatchResult res;
@@ -137,7 +145,7 @@ batch_call(FunctionCallInfo fcinfo, const UgCallKind *kind, bool per_row)
 	rsinfo->setDesc = tupdesc;
 	MemoryContextSwitchTo(old);
 
-	if (per_row)
+	if (kind->per_row)
 	{
 		for (i = 0; i < res.nrows; i++)
 		{
@@ -151,16 +159,14 @@ batch_call(FunctionCallInfo fcinfo, const UgCallKind *kind, bool per_row)
 	}
 	else
 	{
-		int64		counts[lengthof(outcome_names)] = {0};
 		Datum		values[4];
 		bool		nulls[4] = {false, false, false, false};
 
-		for (i = 0; i < res.nrows; i++)
-			counts[res.outcomes[i]]++;
-		values[0] = Int64GetDatum(counts[ROW_INSERTED]);
-		values[1] = Int64GetDatum(counts[ROW_UPDATED]);
-		values[2] = Int64GetDatum(counts[ROW_UNCHANGED]);
-		values[3] = Int64GetDatum(counts[ROW_DUPLICATE]);
+		values[0] = Int64GetDatum(res.counts[ROW_INSERTED]);
+		values[1] = Int64GetDatum(res.counts[ROW_UPDATED]);
+		values[2] = Int64GetDatum(res.counts[ROW_UNCHANGED]);
+		values[3] = Int64GetDatum(res.nrows - res.counts[ROW_INSERTED] -
+								  res.counts[ROW_UPDATED] - res.counts[ROW_UNCHANGED]);
 		tuplestore_putvalues(store, tupdesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -177,7 +183,6 @@ run_batch(const UgCallKind *kind, const UgRequest *req, void *arg)
 	UgPlans		plans;
 	Datum		values[2];
 	char		nulls[2];
-	int64		first_pending = 0;
 	int			attempt;
 
 	if (req->kind == UG_UPSERT_ROWS && req->nrows == 0)
@@ -190,84 +195,123 @@ run_batch(const UgCallKind *kind, const UgRequest *req, void *arg)
 
 	for (attempt = 1; attempt <= ug_max_attempts; attempt++)
 	{
-		Datum	   *pending;
-		int			npending = 0;
-		uint64		i;
 		int			rc;
 
 		CHECK_FOR_INTERRUPTS();
 		rc = SPI_execute_plan(plans.select_plan, values, nulls, false, 0);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "unexpected SPI result: %s", SPI_result_code_string(rc));
-
-		if (attempt == 1)
-		{
-			/* the rows given, duplicates included: src's count */
-			bool		isnull;
-
-			res->nrows = SPI_processed == 0 ? 0 :
-				DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-											SPI_tuptable->tupdesc, 5, &isnull));
-			res->outcomes = MemoryContextAllocZero(res->cxt, Max(res->nrows, 1));
-		}
-
-		pending = palloc(sizeof(Datum) * Max(SPI_processed, 1));
-		for (i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			int64		ord = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-			char	   *outcome = SPI_getvalue(tup, desc, 2);
-
-			if (DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull)))
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("row %lld of the batch has a null key", (long long) ord),
-						 errdetail("Unique index \"%s\" treats null values as distinct, so a row with a null key never conflicts.",
-								   plans.target->index_name)));
-			if (DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull)))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("row %lld of the batch is outside the predicate of partial unique index \"%s\"",
-								(long long) ord, plans.target->index_name),
-						 errdetail("The index does not cover the row, so no existing row can conflict with it.")));
-			if (outcome == NULL)
-			{
-				if (npending == 0)
-					first_pending = ord;
-				pending[npending++] = Int64GetDatum(ord);
-			}
-			else
-				settle(res, ord, outcome);
-		}
-		SPI_freetuptable(SPI_tuptable);
-
-		if (npending == 0)
+		if (read_round(res, plans.target, attempt, &values[1]) == 0)
 			return (Datum) 0;
-		values[1] = PointerGetDatum(construct_array(pending, npending, INT8OID,
-													sizeof(int64), FLOAT8PASSBYVAL,
-													TYPALIGN_DOUBLE));
 		nulls[1] = ' ';
 	}
 
 	ug_give_up(kind, plans.target,
-			   psprintf("of row %lld of the batch", (long long) first_pending));
+			   psprintf("of row %lld of the batch", (long long) first_ord(values[1])));
 	return (Datum) 0;			/* not reached */
 }
 
-/* Record the outcome of one row. */
-static void
-settle(BatchResult *res, int64 ord, const char *outcome)
+/*
+ * Take in one round's result: settle the rows it settled, refuse bad
+ * keys, and return whether rows are pending (their ordinals in *pending,
+ * a bigint[]).
+ */
+static int
+read_round(BatchResult *res, const UgTarget *target, int attempt, Datum *pending)
 {
-	RowOutcome	code;
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	Datum	   *ords;
+	int			npending = 0;
+	bool		isnull;
+	uint64		i;
 
-	if (strcmp(outcome, "inserted") == 0)
-		code = ROW_INSERTED;
-	else if (strcmp(outcome, "updated") == 0)
-		code = ROW_UPDATED;
-	else
-		code = ROW_UNCHANGED;
-	Assert(ord >= 1 && ord <= res->nrows);
-	res->outcomes[ord - 1] = (uint8) code;
+	if (!target->per_row)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		Datum		d;
+		int64		nullkey;
+		int64		outside;
+
+		nullkey = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+		if (isnull)
+			nullkey = 0;
+		outside = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
+		if (isnull)
+			outside = 0;
+		refuse_bad_key(target, nullkey, outside);
+
+		if (attempt == 1)
+			res->nrows = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
+		res->counts[ROW_INSERTED] += DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		res->counts[ROW_UPDATED] += DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		res->counts[ROW_UNCHANGED] += DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		if (isnull)
+			return 0;
+		*pending = SPI_datumTransfer(d, false, -1);
+		return 1;				/* at least one: NULL when none */
+	}
+
+	if (attempt == 1)
+	{
+		res->nrows = SPI_processed == 0 ? 0 :
+			DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], desc, 5, &isnull));
+		res->outcomes = MemoryContextAllocZero(res->cxt, Max(res->nrows, 1));
+	}
+	ords = palloc(sizeof(Datum) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		int64		ord = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		bool		open;
+		Datum		o = SPI_getbinval(tup, desc, 2, &open);
+
+		refuse_bad_key(target,
+					   DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull)) ? ord : 0,
+					   DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull)) ? ord : 0);
+		if (open)
+			ords[npending++] = Int64GetDatum(ord);
+		else
+		{
+			Assert(ord >= 1 && ord <= res->nrows);
+			res->outcomes[ord - 1] = (uint8) DatumGetInt32(o);
+		}
+	}
+	SPI_freetuptable(SPI_tuptable);
+	if (npending > 0)
+		*pending = PointerGetDatum(construct_array(ords, npending, INT8OID,
+												   sizeof(int64), FLOAT8PASSBYVAL,
+												   TYPALIGN_DOUBLE));
+	return npending;
+}
+
+/* A row with a null key, or outside a partial arbiter's predicate. */
+static void
+refuse_bad_key(const UgTarget *target, int64 nullkey, int64 outside)
+{
+	if (nullkey > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("row %lld of the batch has a null key", (long long) nullkey),
+				 errdetail("Unique index \"%s\" treats null values as distinct, so a row with a null key never conflicts.",
+						   target->index_name)));
+	if (outside > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("row %lld of the batch is outside the predicate of partial unique index \"%s\"",
+						(long long) outside, target->index_name),
+				 errdetail("The index does not cover the row, so no existing row can conflict with it.")));
+}
+
+/* The first ordinal of a bigint[], for the give-up message. */
+static int64
+first_ord(Datum ords)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(DatumGetArrayTypeP(ords), INT8OID, sizeof(int64),
+					  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
+	return n > 0 ? DatumGetInt64(elems[0]) : 0;
 }

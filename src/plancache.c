@@ -48,6 +48,7 @@ typedef struct PlanKey
 	int16		lock;
 	int16		nconflict;		/* 0: inferred */
 	int16		changes_default;
+	int16		per_row;
 	AttrNumber	conflict[INDEX_MAX_KEYS];	/* sorted */
 	char		arbiter[NAMEDATALEN];	/* "" when not named */
 	uint8		columns[COLUMN_BITMAP_BYTES];
@@ -182,6 +183,7 @@ make_key(const UgRequest *req, PlanKey *key)
 	key->nconflict = (int16) req->nconflict;
 	key->kind = (int16) req->kind;
 	key->changes_default = (int16) req->changes_default;
+	key->per_row = (int16) req->per_row;
 	memcpy(key->conflict, req->conflict, sizeof(AttrNumber) * req->nconflict);
 	if (req->arbiter != NULL)
 		strlcpy(key->arbiter, req->arbiter, NAMEDATALEN);	/* checked: fits */

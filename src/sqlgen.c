@@ -282,8 +282,8 @@ ug_sql_check(const UgTarget *target)
  *		  locked AS (the differing rows, locked in key order),
  *		  upd AS (UPDATE them where they still differ),
  *		  ins AS (INSERT the rest in key order ON CONFLICT DO NOTHING)
- *	 SELECT ord, outcome, null key?, outside the predicate?, count of src
- *	 FROM batch ...
+ *		  res (per batch row: outcome, null key?, outside the predicate?)
+ *	 SELECT the rows of res, or their counts
  *
  * $1 is the jsonb array (rows), $2 the ordinals still pending (NULL: all).
  * A row whose outcome is NULL met a concurrent transaction (its insert
@@ -325,15 +325,24 @@ ug_sql_batch(const UgTarget *target)
 						 "OPERATOR(pg_catalog.=) ANY ($2))",
 						 target->source_qualified, ord);
 	}
+	else if (!target->has_ordinality)
+	{
+		/* jsonb_populate_recordset's ordinality column: the position */
+		appendStringInfo(&buf, "WITH src AS MATERIALIZED (SELECT p.ordinality AS %s", ord);
+		for (i = 0; i < target->ncolumns; i++)
+			appendStringInfo(&buf, ", p.%s", quote_identifier(target->params[i].name));
+		appendStringInfo(&buf,
+						 " FROM ROWS FROM (pg_catalog.jsonb_populate_recordset(NULL::%s, $1))"
+						 " WITH ORDINALITY AS p"
+						 " WHERE $2 IS NULL OR p.ordinality OPERATOR(pg_catalog.=) ANY ($2))",
+						 target->qualified);
+	}
 	else
 	{
+		/* a column named "ordinality" would shadow it: one row at a time */
 		appendStringInfo(&buf, "WITH src AS MATERIALIZED (SELECT e.ord AS %s", ord);
 		for (i = 0; i < target->ncolumns; i++)
-		{
-			const char *col = quote_identifier(target->params[i].name);
-
-			appendStringInfo(&buf, ", p.%s", col);
-		}
+			appendStringInfo(&buf, ", p.%s", quote_identifier(target->params[i].name));
 		appendStringInfo(&buf,
 						 " FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS e(elem, ord),"
 						 " LATERAL pg_catalog.jsonb_populate_record(NULL::%s, e.elem) AS p"
@@ -412,10 +421,14 @@ ug_sql_batch(const UgTarget *target)
 							 key->expr_row, i);
 	}
 
-	/* per row of the batch: its outcome (NULL: pending), and bad keys */
-	appendStringInfo(&buf, ") SELECT b.%s, CASE WHEN i.k0 IS NOT NULL THEN 'inserted'"
-					 " WHEN u.ord IS NOT NULL THEN 'updated'"
-					 " WHEN c.ord IS NOT NULL AND NOT c.differs THEN 'unchanged' END, (",
+	/*
+	 * res: per row of the batch, its outcome (1 inserted, 2 updated,
+	 * 3 unchanged, NULL pending) and whether its key is null or outside
+	 * the predicate
+	 */
+	appendStringInfo(&buf, "), res AS (SELECT b.%s AS ord, CASE WHEN i.k0 IS NOT NULL THEN 1"
+					 " WHEN u.ord IS NOT NULL THEN 2"
+					 " WHEN c.ord IS NOT NULL AND NOT c.differs THEN 3 END AS o, (",
 					 ord);
 	for (i = 0; i < target->nkeys; i++)
 	{
@@ -428,7 +441,7 @@ ug_sql_batch(const UgTarget *target)
 			appendStringInfo(&buf, "%s(%s) IS NULL", i > 0 ? " OR " : "",
 							 key->expr_batch);
 	}
-	appendStringInfo(&buf, "), %s, (SELECT pg_catalog.count(*) FROM src) FROM batch AS b"
+	appendStringInfo(&buf, ") AS nullkey, %s AS outside FROM batch AS b"
 					 " LEFT JOIN cur AS c ON c.ord OPERATOR(pg_catalog.=) b.%s"
 					 " LEFT JOIN upd AS u ON u.ord OPERATOR(pg_catalog.=) b.%s"
 					 " LEFT JOIN ins AS i ON ",
@@ -444,6 +457,34 @@ ug_sql_batch(const UgTarget *target)
 		appendStringInfo(&buf, "i.k%d ", i);
 		append_operator(&buf, key->eqop);
 		append_key_value(&buf, key, target, "b.");
+	}
+
+	/*
+	 * The result: one row per batch row (ord, o, nullkey, outside, rows
+	 * given), or a single row of counts (inserted, updated, unchanged, the
+	 * pending ordinals, the first null key, the first row outside, rows
+	 * given)
+	 */
+	if (target->per_row)
+		appendStringInfoString(&buf, ") SELECT ord, o, nullkey, outside,"
+							   " (SELECT pg_catalog.count(*) FROM src) FROM res");
+	else
+	{
+		/*
+		 * Counts straight from the CTEs; the pending rows from res only
+		 * when some are.
+		 */
+		appendStringInfoString(&buf, "), n AS (SELECT"
+							   " (SELECT pg_catalog.count(*) FROM ins) AS ins,"
+							   " (SELECT pg_catalog.count(*) FROM upd) AS upd,"
+							   " (SELECT pg_catalog.count(*) FROM cur WHERE NOT differs) AS same,"
+							   " (SELECT pg_catalog.count(*) FROM batch) AS batch)"
+							   " SELECT n.ins, n.upd, n.same,"
+							   " CASE WHEN n.ins + n.upd + n.same OPERATOR(pg_catalog.<>) n.batch"
+							   " THEN (SELECT pg_catalog.array_agg(ord) FROM res WHERE o IS NULL) END,"
+							   " (SELECT pg_catalog.min(ord) FROM res WHERE nullkey),"
+							   " (SELECT pg_catalog.min(ord) FROM res WHERE outside),"
+							   " (SELECT pg_catalog.count(*) FROM src) FROM n");
 	}
 	return buf.data;
 }

@@ -101,6 +101,8 @@ ug_build_target(const UgRequest *req)
 												   RelationGetRelationName(rel));
 	target->alias = choose_alias(req->relid, "r");
 	target->ord_column = choose_alias(req->relid, "ord");
+	target->per_row = req->per_row;
+	target->has_ordinality = get_attnum(req->relid, "ordinality") != InvalidAttrNumber;
 	target->lock = req->lock;
 	target->source = req->source;
 	if (OidIsValid(req->source))

@@ -79,9 +79,10 @@ typedef struct UgRequest
 	UgKind		kind;
 	char	   *arbiter;		/* unique index or constraint named, or NULL */
 
-	/* batches: the rows' count, or the source relation */
+	/* batches: the rows' count, or the source relation; outcome per row? */
 	int64		nrows;
 	Oid			source;
+	bool		per_row;
 
 	/*
 	 * Columns the call changes on an existing row, sorted by attnum:
@@ -156,6 +157,8 @@ typedef struct UgTarget
 	char	   *pred_infer;
 	char	   *pred_batch;
 	char	   *ord_column;		/* batches: a name no column has */
+	bool		per_row;		/* batches: an outcome per row, not counts */
+	bool		has_ordinality; /* a column is named "ordinality" */
 	/* the parameters the key depends on, for messages */
 	int			nkeyparams;
 	int		   *keyparams;
@@ -179,6 +182,7 @@ typedef struct UgCallKind
 	const char *name;			/* for error context: "select_or_insert" */
 	const char *action;			/* for giving up: "select or insert" */
 	UgArgLayout args;
+	bool		per_row;		/* batches: an outcome per row, not counts */
 	/* one round: true and the row and outcome when done */
 	bool		(*round) (const UgPlans *plans, Datum *values, const char *nulls,
 						  const char **outcome, Datum *row);
