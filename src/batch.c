@@ -66,7 +66,7 @@ static const UgCallKind upsert_rows = {
 	.action = "insert or update",.args = BATCH_ARGS,.per_row = false
 };
 static const UgCallKind upsert_rows_outcomes = {
-	.kind = UG_UPSERT_ROWS,.name = "idempotent_upsert_batch_outcomes",
+	.kind = UG_UPSERT_ROWS,.name = "idempotent_upsert_batch",
 	.action = "insert or update",.args = BATCH_ARGS,.per_row = true
 };
 static const UgCallKind upsert_from = {
@@ -74,7 +74,7 @@ static const UgCallKind upsert_from = {
 	.action = "insert or update",.args = BATCH_ARGS,.per_row = false
 };
 static const UgCallKind upsert_from_outcomes = {
-	.kind = UG_UPSERT_FROM,.name = "idempotent_upsert_from_outcomes",
+	.kind = UG_UPSERT_FROM,.name = "idempotent_upsert_from",
 	.action = "insert or update",.args = BATCH_ARGS,.per_row = true
 };
 
