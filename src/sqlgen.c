@@ -42,9 +42,9 @@ static void append_differs(StringInfo buf, const UgTarget *target);
 static void append_differs_with(StringInfo buf, const UgTarget *target,
 								const char *prefix);
 static void append_batch_keys(StringInfo buf, const UgTarget *target);
-static void append_batch_match(StringInfo buf, const UgTarget *target);
+static void append_match(StringInfo buf, const UgTarget *target, bool batch);
 static void append_key_value(StringInfo buf, const UgKeyColumn *key,
-							 const UgTarget *target, const char *prefix);
+							 const UgTarget *target, bool batch);
 static void append_operator(StringInfo buf, Oid opno);
 static void append_collation(StringInfo buf, Oid collid);
 static void append_column_list(StringInfo buf, const UgTarget *target,
@@ -209,35 +209,31 @@ append_differs_with(StringInfo buf, const UgTarget *target, const char *prefix)
 static void
 append_key_match(StringInfo buf, const UgTarget *target)
 {
+	append_match(buf, target, false);
+}
+
+/*
+ * The key match, with the new values from the parameters or, for a
+ * batch, from the batch row b: r.k OPERATOR(s.=) b.k ...
+ */
+static void
+append_match(StringInfo buf, const UgTarget *target, bool batch)
+{
 	int			i;
 
 	for (i = 0; i < target->nkeys; i++)
 	{
 		const UgKeyColumn *key = &target->keys[i];
-		char	   *right;
 
 		if (i > 0)
 			appendStringInfoString(buf, " AND ");
 		if (key->param >= 0)
-		{
 			appendStringInfo(buf, "%s.%s ", target->alias,
 							 quote_identifier(target->params[key->param].name));
-			right = psprintf("$%d", key->param + 1);
-		}
 		else
-		{
 			appendStringInfo(buf, "(%s) ", key->expr_row);
-			right = psprintf("(%s)", key->expr_new);
-		}
 		append_operator(buf, key->eqop);
-		if (OidIsValid(key->collation))
-		{
-			appendStringInfo(buf, " (%s COLLATE ", right);
-			append_collation(buf, key->collation);
-			appendStringInfoChar(buf, ')');
-		}
-		else
-			appendStringInfo(buf, " %s", right);
+		append_key_value(buf, key, target, batch);
 	}
 	if (target->pred_row != NULL)
 		appendStringInfo(buf, " AND (%s)", target->pred_row);
@@ -362,13 +358,13 @@ ug_sql_batch(const UgTarget *target)
 	append_differs_with(&buf, target, "b.");
 	appendStringInfo(&buf, " AS differs FROM batch AS b JOIN %s%s AS %s ON ",
 					 only, target->qualified, r);
-	append_batch_match(&buf, target);
+	append_match(&buf, target, true);
 
 	/* locked: those that differ, locked in key order */
 	appendStringInfo(&buf, "), locked AS (SELECT b.%s AS ord FROM batch AS b"
 					 " JOIN cur AS c ON c.ord OPERATOR(pg_catalog.=) b.%s AND c.differs"
 					 " JOIN %s%s AS %s ON ", ord, ord, only, target->qualified, r);
-	append_batch_match(&buf, target);
+	append_match(&buf, target, true);
 	appendStringInfoString(&buf, " ORDER BY ");
 	append_batch_keys(&buf, target);
 	appendStringInfo(&buf, " FOR NO KEY UPDATE OF %s)", r);
@@ -386,7 +382,7 @@ ug_sql_batch(const UgTarget *target)
 		}
 		appendStringInfo(&buf, " FROM batch AS b WHERE b.%s IN (SELECT l.ord FROM locked AS l) AND ",
 						 ord);
-		append_batch_match(&buf, target);
+		append_match(&buf, target, true);
 		appendStringInfoString(&buf, " AND ");
 		append_differs_with(&buf, target, "b.");
 		appendStringInfo(&buf, " RETURNING b.%s AS ord)", ord);
@@ -456,7 +452,7 @@ ug_sql_batch(const UgTarget *target)
 			appendStringInfoString(&buf, " AND ");
 		appendStringInfo(&buf, "i.k%d ", i);
 		append_operator(&buf, key->eqop);
-		append_key_value(&buf, key, target, "b.");
+		append_key_value(&buf, key, target, true);
 	}
 
 	/*
@@ -507,38 +503,23 @@ append_batch_keys(StringInfo buf, const UgTarget *target)
 	}
 }
 
-/* The row r with the key of batch row b: r.k OPERATOR(s.=) b.k ... */
-static void
-append_batch_match(StringInfo buf, const UgTarget *target)
-{
-	int			i;
-
-	for (i = 0; i < target->nkeys; i++)
-	{
-		const UgKeyColumn *key = &target->keys[i];
-
-		if (i > 0)
-			appendStringInfoString(buf, " AND ");
-		if (key->param >= 0)
-			appendStringInfo(buf, "%s.%s ", target->alias,
-							 quote_identifier(target->params[key->param].name));
-		else
-			appendStringInfo(buf, "(%s) ", key->expr_row);
-		append_operator(buf, key->eqop);
-		append_key_value(buf, key, target, "b.");
-	}
-	if (target->pred_row != NULL)
-		appendStringInfo(buf, " AND (%s)", target->pred_row);
-}
-
-/* " b.k", " (expr(b))" or with the arbiter's collation " (b.k COLLATE s.c)" */
+/*
+ * The new value of a key, after its operator: " $n", " (expr($n))", for a
+ * batch " b.k", " (expr(b))"; with the arbiter's collation when it differs
+ * from the value's: " ($n COLLATE s.c)".
+ */
 static void
 append_key_value(StringInfo buf, const UgKeyColumn *key, const UgTarget *target,
-				 const char *prefix)
+				 bool batch)
 {
-	char	   *value = key->param >= 0 ?
-		psprintf("%s%s", prefix, quote_identifier(target->params[key->param].name)) :
-		psprintf("(%s)", key->expr_batch);
+	char	   *value;
+
+	if (key->param >= 0)
+		value = batch ?
+			psprintf("b.%s", quote_identifier(target->params[key->param].name)) :
+			psprintf("$%d", key->param + 1);
+	else
+		value = psprintf("(%s)", batch ? key->expr_batch : key->expr_new);
 
 	if (OidIsValid(key->collation))
 	{

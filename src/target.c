@@ -73,6 +73,7 @@ static void fill_update_columns(const UgRequest *req, UgTarget *target);
 static void fill_deltas(UgTarget *target);
 static bool is_key_param(const UgTarget *target, int param);
 static bool keys_in_request(const UniqueIndex *ui, const UgRequest *req);
+static void refuse_deferrable(Relation rel, const UniqueIndex *ui);
 static bool same_columns(const UniqueIndex *ui, int n, const AttrNumber *cols);
 static char *describe_index(Relation rel, const UniqueIndex *ui);
 static char *describe_columns(Relation rel, int n, const AttrNumber *cols);
@@ -285,13 +286,7 @@ choose_arbiter(Relation rel, UniqueIndex *idx, int nidx,
 
 		if (ui->expressions || !same_columns(ui, nconflict, conflict))
 			continue;
-		if (ui->deferrable)
-			ereport(ERROR,
-					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-					 errmsg("deferrable unique index \"%s\" cannot decide conflicts",
-							get_rel_name(ui->indexoid)),
-					 errdetail("INSERT ... ON CONFLICT does not support deferrable unique constraints as arbiters."),
-					 errtableconstraint(rel, get_rel_name(ui->indexoid))));
+		refuse_deferrable(rel, ui);
 		if (ui->partial)
 			partial = ui;
 		else if (arbiter == NULL)
@@ -345,13 +340,7 @@ find_named_arbiter(Relation rel, UniqueIndex *idx, int nidx, const char *name)
 							 describe_index(rel, ui));
 			continue;
 		}
-		if (ui->deferrable)
-			ereport(ERROR,
-					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-					 errmsg("deferrable unique index \"%s\" cannot decide conflicts",
-							get_rel_name(ui->indexoid)),
-					 errdetail("INSERT ... ON CONFLICT does not support deferrable unique constraints as arbiters."),
-					 errtableconstraint(rel, get_rel_name(ui->indexoid))));
+		refuse_deferrable(rel, ui);
 		return ui;
 	}
 
@@ -644,6 +633,22 @@ is_key_param(const UgTarget *target, int param)
 		if (target->keys[k].param == param)
 			return true;
 	return false;
+}
+
+/*
+ * PostgreSQL refuses a deferrable unique index as an arbiter of ON
+ * CONFLICT: refuse it first, with the same SQLSTATE.
+ */
+static void
+refuse_deferrable(Relation rel, const UniqueIndex *ui)
+{
+	if (ui->deferrable)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("deferrable unique index \"%s\" cannot decide conflicts",
+						get_rel_name(ui->indexoid)),
+				 errdetail("INSERT ... ON CONFLICT does not support deferrable unique constraints as arbiters."),
+				 errtableconstraint(rel, get_rel_name(ui->indexoid))));
 }
 
 static bool
