@@ -237,7 +237,11 @@ decode_source(FunctionCallInfo fcinfo, UgRequest *req)
 	qsort(req->columns, req->ncolumns, sizeof(UgColumnValue), compare_column_values);
 }
 
-/* The keys of one object of rows, as columns sorted by attnum. */
+/*
+ * The keys of a JSON object as columns, with their values, sorted by
+ * attnum: parameters follow attribute-number order, whatever the object's
+ * order.
+ */
 static int
 object_columns(JsonbContainer *obj, const UgRequest *req, UgColumnValue **out)
 {
@@ -249,9 +253,18 @@ object_columns(JsonbContainer *obj, const UgRequest *req, UgColumnValue **out)
 	int			n = 0;
 
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-		if (tok == WJB_KEY)
-			columns[n++].attnum = column_attnum(req, pnstrdup(v.val.string.val,
-															  v.val.string.len));
+	{
+		UgColumnValue *col;
+
+		if (tok != WJB_KEY)
+			continue;			/* WJB_BEGIN_OBJECT, WJB_END_OBJECT */
+
+		col = &columns[n++];
+		col->attnum = column_attnum(req, pnstrdup(v.val.string.val,
+												  v.val.string.len));
+		tok = JsonbIteratorNext(&it, &col->value, true);
+		Assert(tok == WJB_VALUE);
+	}
 	qsort(columns, n, sizeof(UgColumnValue), compare_column_values);
 	*out = columns;
 	return n;
@@ -288,20 +301,14 @@ same_keys(JsonbContainer *a, JsonbContainer *b)
 }
 
 /*
- * A JSON object of column name to value, as (attnum, value) pairs sorted
- * by attnum: parameters follow attribute-number order, whatever the
- * object's order.
+ * A JSON object argument of column name to value, as (attnum, value)
+ * pairs sorted by attnum.
  */
 static int
 decode_object(FunctionCallInfo fcinfo, int argno, const char *argname,
 			  const UgRequest *req, UgColumnValue **out)
 {
 	Jsonb	   *jb;
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	UgColumnValue *columns;
-	int			n = 0;
 
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
@@ -316,28 +323,7 @@ decode_object(FunctionCallInfo fcinfo, int argno, const char *argname,
 				 errdetail("The value given is a JSON %s.",
 						   JB_ROOT_IS_SCALAR(jb) ? "scalar" : "array")));
 
-	columns = palloc(sizeof(UgColumnValue) * Max(JB_ROOT_COUNT(jb), 1));
-
-	it = JsonbIteratorInit(&jb->root);
-	tok = JsonbIteratorNext(&it, &v, false);	/* WJB_BEGIN_OBJECT */
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		UgColumnValue *col;
-
-		if (tok != WJB_KEY)
-			continue;			/* WJB_END_OBJECT */
-
-		col = &columns[n++];
-		col->attnum = column_attnum(req, pnstrdup(v.val.string.val,
-												  v.val.string.len));
-
-		tok = JsonbIteratorNext(&it, &col->value, true);
-		Assert(tok == WJB_VALUE);
-	}
-
-	qsort(columns, n, sizeof(UgColumnValue), compare_column_values);
-	*out = columns;
-	return n;
+	return object_columns(&jb->root, req, out);
 }
 
 /*
