@@ -13,7 +13,8 @@ OBJS = \
 	src/select_or_insert.o \
 	src/upsert.o \
 	src/counter.o \
-	src/batch.o
+	src/batch.o \
+	src/batch_rows.o
 PGFILEDESC = "upsert_guard - race-free select-or-insert and upsert"
 
 EXTENSION = upsert_guard

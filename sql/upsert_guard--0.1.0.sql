@@ -100,6 +100,24 @@ LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
 COMMENT ON FUNCTION upsert_guard.increment_outcome(anyelement, jsonb, jsonb, text[], text) IS
 'increment, with outcome ''inserted'' or ''updated''';
 
+-- Internal: the rows of a jsonb array as rows of target's type (what
+-- jsonb_populate_recordset does), with a support function that gives the
+-- planner the array's length as the row estimate.  The batch statements
+-- read their rows through it.
+CREATE FUNCTION upsert_guard._batch_rows_support(internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'upsert_guard_batch_rows_support'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION upsert_guard._batch_rows(target anyelement, rows jsonb)
+RETURNS SETOF anyelement
+AS 'MODULE_PATHNAME', 'upsert_guard_batch_rows'
+LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE SECURITY INVOKER
+SUPPORT upsert_guard._batch_rows_support;
+
+COMMENT ON FUNCTION upsert_guard._batch_rows(anyelement, jsonb) IS
+'internal: jsonb_populate_recordset with a row estimate, for the batch functions';
+
 -- idempotent_upsert for many rows in one call, from a jsonb array of
 -- objects that all have the same keys.  A key given more than once keeps
 -- its last row; rows are locked and inserted in key order.

@@ -270,34 +270,33 @@ object_columns(JsonbContainer *obj, const UgRequest *req, UgColumnValue **out)
 	return n;
 }
 
-/* Whether two objects have the same keys (jsonb keeps keys sorted). */
+/*
+ * Whether two objects have the same keys.  jsonb stores an object's keys
+ * sorted, first, and back to back: their entries (type and length, or
+ * offset at fixed strides) and then their bytes.  Two objects have the
+ * same keys exactly when both match byte for byte, which costs two
+ * memcmp calls per row of a 100k-row batch instead of a walk.
+ */
 static bool
 same_keys(JsonbContainer *a, JsonbContainer *b)
 {
-	JsonbIterator *ia;
-	JsonbIterator *ib;
-	JsonbValue	va;
-	JsonbValue	vb;
-	JsonbIteratorToken ta;
-	JsonbIteratorToken tb;
+	uint32		n = JsonContainerSize(a);
+	uint32		len = 0;
+	int			i;
 
-	if (JsonContainerSize(a) != JsonContainerSize(b))
+	if (n != JsonContainerSize(b))
 		return false;
-	ia = JsonbIteratorInit(a);
-	ib = JsonbIteratorInit(b);
-	for (;;)
+	if (memcmp(a->children, b->children, sizeof(JEntry) * n) != 0)
+		return false;
+
+	/* the keys' bytes end where the first value's begin */
+	for (i = (int) n - 1; i >= 0; i--)
 	{
-		ta = JsonbIteratorNext(&ia, &va, true);
-		tb = JsonbIteratorNext(&ib, &vb, true);
-		if (ta != tb)
-			return false;
-		if (ta == WJB_DONE)
-			return true;
-		if (ta == WJB_KEY &&
-			(va.val.string.len != vb.val.string.len ||
-			 memcmp(va.val.string.val, vb.val.string.val, va.val.string.len) != 0))
-			return false;
+		len += JBE_OFFLENFLD(a->children[i]);
+		if (JBE_HAS_OFF(a->children[i]))
+			break;
 	}
+	return memcmp(&a->children[2 * n], &b->children[2 * n], len) == 0;
 }
 
 /*

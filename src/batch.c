@@ -134,7 +134,11 @@ batch_call(FunctionCallInfo fcinfo, const UgCallKind *kind)
 	memset(&res, 0, sizeof(res));
 	res.cxt = CurrentMemoryContext;
 	if (kind->kind == UG_UPSERT_ROWS && !PG_ARGISNULL(1))
+	{
+		/* detoast (and decompress) the rows once, for decoding and the statement */
 		res.rows = PointerGetDatum(PG_DETOAST_DATUM(PG_GETARG_DATUM(1)));
+		fcinfo->args[1].value = res.rows;
+	}
 	(void) ug_guarded_call(fcinfo, kind, run_batch, &res);
 
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);

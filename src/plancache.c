@@ -268,7 +268,9 @@ plans_valid(const PlanEntry *entry)
 /*
  * Prepare a statement in SPI's memory (freed on error until kept).  Its
  * parameters are the target's, or for a batch ($1 jsonb rows, $2 bigint[]
- * pending ordinals).
+ * pending ordinals).  A batch statement is planned anew on every call,
+ * with its parameters as constants: planning costs about a millisecond,
+ * and a plan made for 10 rows is the wrong plan for 100k.
  */
 static SPIPlanPtr
 prepare(const char *sql, const UgTarget *target, UgKind kind)
@@ -276,6 +278,7 @@ prepare(const char *sql, const UgTarget *target, UgKind kind)
 	Oid		   *types = palloc(sizeof(Oid) * Max(target->nparams, 2));
 	int			ntypes = target->nparams;
 	SPIPlanPtr	plan;
+	int			options = 0;
 	int			i;
 
 	for (i = 0; i < target->nparams; i++)
@@ -285,8 +288,10 @@ prepare(const char *sql, const UgTarget *target, UgKind kind)
 		types[0] = JSONBOID;
 		types[1] = INT8ARRAYOID;
 		ntypes = 2;
+		/* planned for each call: its rows' count decides the joins */
+		options = CURSOR_OPT_CUSTOM_PLAN;
 	}
-	plan = SPI_prepare(sql, ntypes, types);
+	plan = SPI_prepare_cursor(sql, ntypes, types, options);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
 			 sql, SPI_result_code_string(SPI_result));

@@ -102,6 +102,9 @@ ug_build_target(const UgRequest *req)
 												   RelationGetRelationName(rel));
 	target->alias = choose_alias(req->relid, "r");
 	target->ord_column = choose_alias(req->relid, "ord");
+	target->rid_column = choose_alias(req->relid, "rid");
+	target->rel_column = choose_alias(req->relid, "rel");
+	target->differs_column = choose_alias(req->relid, "differs");
 	target->per_row = req->per_row;
 	target->has_ordinality = get_attnum(req->relid, "ordinality") != InvalidAttrNumber;
 	target->lock = req->lock;

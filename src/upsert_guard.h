@@ -156,7 +156,11 @@ typedef struct UgTarget
 	char	   *pred_new;
 	char	   *pred_infer;
 	char	   *pred_batch;
-	char	   *ord_column;		/* batches: a name no column has */
+	/* batches: names no column has, for the columns the statement adds */
+	char	   *ord_column;		/* the row's position in the batch */
+	char	   *rid_column;		/* the ctid of the row it matched */
+	char	   *rel_column;		/* and its tableoid (partitioned tables) */
+	char	   *differs_column; /* whether that row differs */
 	bool		per_row;		/* batches: an outcome per row, not counts */
 	bool		has_ordinality; /* a column is named "ordinality" */
 	/* the parameters the key depends on, for messages */

@@ -330,6 +330,24 @@ SELECT * FROM upsert_guard.idempotent_upsert_batch(NULL::stock,
        FROM generate_series(1, 100000) i));
 SELECT count(*) AS rows, count(*) FILTER (WHERE qty <> sku % 100) AS wrong FROM stock;
 
+-- The rows are read through upsert_guard._batch_rows, whose support
+-- function tells the planner the array's length (a constant, since batch
+-- statements are planned per call); a plain function scan would say 100.
+CREATE FUNCTION pg_temp.estimated_rows(query text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    plan json;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) ' || query INTO plan;
+    RETURN plan -> 0 -> 'Plan' ->> 'Plan Rows';
+END $$;
+SELECT pg_temp.estimated_rows($q$SELECT * FROM upsert_guard._batch_rows(NULL::stock,
+    '[{"sku": 1}, {"sku": 2}, {"sku": 3}]')$q$) AS batch_rows,
+       pg_temp.estimated_rows($q$SELECT * FROM jsonb_populate_recordset(NULL::stock,
+    '[{"sku": 1}, {"sku": 2}, {"sku": 3}]')$q$) AS populate_recordset;
+SELECT count(*) AS rows, sum(sku) AS skus
+  FROM upsert_guard._batch_rows(NULL::stock, '[{"sku": 1}, {"sku": 2}, {"sku": 3}]');
+
 SET client_min_messages = warning;
 DROP SCHEMA batch_test CASCADE;
 RESET client_min_messages;

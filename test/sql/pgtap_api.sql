@@ -29,7 +29,9 @@ SELECT has_function('upsert_guard', 'select_or_insert_outcome',
 SELECT is(
     (SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedure::text)
        FROM pg_proc p WHERE p.pronamespace = 'upsert_guard'::regnamespace),
-    ARRAY['upsert_guard.idempotent_upsert(anyelement,jsonb,text[],text[],text)',
+    ARRAY['upsert_guard._batch_rows(anyelement,jsonb)',
+          'upsert_guard._batch_rows_support(internal)',
+          'upsert_guard.idempotent_upsert(anyelement,jsonb,text[],text[],text)',
           'upsert_guard.idempotent_upsert_batch(anyelement,jsonb,text[],text[],text)',
           'upsert_guard.idempotent_upsert_batch_outcomes(anyelement,jsonb,text[],text[],text)',
           'upsert_guard.idempotent_upsert_from(anyelement,regclass,text[],text[],text)',
@@ -39,7 +41,7 @@ SELECT is(
           'upsert_guard.increment_outcome(anyelement,jsonb,jsonb,text[],text)',
           'upsert_guard.select_or_insert(anyelement,jsonb,text[],text,text)',
           'upsert_guard.select_or_insert_outcome(anyelement,jsonb,text[],text,text)'],
-    'the schema has these ten functions and no others');
+    'the schema has these ten functions, two internal ones for batches, and no others');
 SELECT function_returns('upsert_guard', 'select_or_insert',
     ARRAY['anyelement', 'jsonb', 'text[]', 'text', 'text'], 'anyelement',
     'select_or_insert returns anyelement');
@@ -75,13 +77,14 @@ SELECT function_lang_is('upsert_guard', 'select_or_insert_outcome',
 SELECT is(
     (SELECT array_agg(p.proname || ':' || p.proisstrict::text || ':' || p.proparallel::text
                       ORDER BY p.proname)
-       FROM pg_proc p WHERE p.pronamespace = 'upsert_guard'::regnamespace),
+       FROM pg_proc p WHERE p.pronamespace = 'upsert_guard'::regnamespace
+        AND p.proname NOT LIKE '\_%'),
     ARRAY['idempotent_upsert:false:u', 'idempotent_upsert_batch:false:u',
           'idempotent_upsert_batch_outcomes:false:u', 'idempotent_upsert_from:false:u',
           'idempotent_upsert_from_outcomes:false:u', 'idempotent_upsert_outcome:false:u',
           'increment:false:u', 'increment_outcome:false:u',
           'select_or_insert:false:u', 'select_or_insert_outcome:false:u'],
-    'all are CALLED ON NULL INPUT and PARALLEL UNSAFE');
+    'the ten are CALLED ON NULL INPUT and PARALLEL UNSAFE');
 
 --
 -- The extension, its schema and its GUC.
