@@ -42,6 +42,8 @@ static void append_differs(StringInfo buf, const UgTarget *target);
 static void append_differs_with(StringInfo buf, const UgTarget *target,
 								const char *prefix);
 static void append_batch_keys(StringInfo buf, const UgTarget *target);
+static void append_bad_key(StringInfo buf, const UgTarget *target);
+static void append_row_keys(StringInfo buf, const UgTarget *target);
 static void append_match(StringInfo buf, const UgTarget *target, bool batch);
 static void append_key_value(StringInfo buf, const UgKeyColumn *key,
 							 const UgTarget *target, bool batch);
@@ -272,14 +274,19 @@ ug_sql_check(const UgTarget *target)
 /*
  * A batch (idempotent_upsert_batch and _from), one statement per round:
  *
- *	 WITH src AS MATERIALIZED (the rows, numbered, restricted to $2),
- *		  batch AS MATERIALIZED (the last row of each key, in key order),
- *		  cur AS MATERIALIZED (the rows that exist, and whether they differ),
- *		  locked AS (the differing rows, locked in key order),
+ *	 WITH j AS MATERIALIZED (every row, or every pending one, numbered,
+ *			joined to the row of the table it matches: its ctid, and
+ *			whether it differs),
+ *		  old AS MATERIALIZED (of the rows that matched one, the last row
+ *			given for each, and whether it differs),
+ *		  locked AS (those that differ, locked in key order),
  *		  upd AS (UPDATE them where they still differ),
- *		  ins AS (INSERT the rest in key order ON CONFLICT DO NOTHING)
- *		  res (per batch row: outcome, null key?, outside the predicate?)
- *	 SELECT the rows of res, or their counts
+ *		  fresh AS MATERIALIZED (of the rows that matched none, the last
+ *			row given for each key, in key order),
+ *		  ins AS (INSERT those, in that order, ON CONFLICT DO NOTHING),
+ *		  res (per row settled or pending: outcome, null key?, outside
+ *			the predicate?)
+ *	 SELECT the rows of res, or the counts
  *
  * $1 is the jsonb array (rows), $2 the ordinals still pending (NULL: all).
  * A row whose outcome is NULL met a concurrent transaction (its insert
@@ -288,6 +295,13 @@ ug_sql_check(const UgTarget *target)
  * snapshot; locking the rows to update in key order first means two
  * batches over the same keys wait for each other instead of deadlocking,
  * and inserting in key order does the same for new keys.
+ *
+ * Where the time goes, for a re-sync that changes nothing: reading the
+ * rows and one hash join with the table; the rows that matched are told
+ * apart by ctid (two rows of a batch with one key match the same row),
+ * which is cheaper than comparing keys, and only new rows are sorted.
+ * The statement is planned per call (plancache.c), with the row count
+ * from upsert_guard._batch_rows's support function.
  */
 char *
 ug_sql_batch(const UgTarget *target)
@@ -295,16 +309,30 @@ ug_sql_batch(const UgTarget *target)
 	StringInfoData buf;
 	const char *r = target->alias;
 	const char *ord = target->ord_column;
-	const char *only = target->relkind == RELKIND_RELATION ? "ONLY " : "";
+	const char *rid = target->rid_column;
+	const char *rel = target->rel_column;
+	const char *differs = target->differs_column;
+	bool		partitioned = target->relkind != RELKIND_RELATION;
+	const char *only = partitioned ? "" : "ONLY ";
+	/* rows given (read in the first round only) */
+	const char *given = OidIsValid(target->source) ?
+		"(SELECT pg_catalog.count(*) FROM j)" : "pg_catalog.jsonb_array_length($1)";
 	int			i;
 
 	initStringInfo(&buf);
 
-	/* src: every row (or every pending one), numbered */
+	/*
+	 * j: the rows, numbered, with the ctid (and, for a partitioned table,
+	 * the partition) of the row each matches, and whether it differs
+	 */
+	appendStringInfo(&buf, "WITH j AS MATERIALIZED (SELECT b.*, %s.ctid AS %s, ", r, rid);
+	if (partitioned)
+		appendStringInfo(&buf, "%s.tableoid AS %s, ", r, rel);
+	append_differs_with(&buf, target, "b.");
+	appendStringInfo(&buf, " AS %s FROM (", differs);
 	if (OidIsValid(target->source))
 	{
-		appendStringInfo(&buf,
-						 "WITH src AS MATERIALIZED (SELECT x.* FROM (SELECT "
+		appendStringInfo(&buf, "SELECT x.* FROM (SELECT "
 						 "pg_catalog.row_number() OVER () AS %s", ord);
 		for (i = 0; i < target->ncolumns; i++)
 		{
@@ -318,58 +346,63 @@ ug_sql_batch(const UgTarget *target)
 							 col);
 		}
 		appendStringInfo(&buf, " FROM %s AS s) AS x WHERE $2 IS NULL OR x.%s "
-						 "OPERATOR(pg_catalog.=) ANY ($2))",
+						 "OPERATOR(pg_catalog.=) ANY ($2)",
 						 target->source_qualified, ord);
 	}
 	else if (!target->has_ordinality)
 	{
-		/* jsonb_populate_recordset's ordinality column: the position */
-		appendStringInfo(&buf, "WITH src AS MATERIALIZED (SELECT p.ordinality AS %s", ord);
+		/* the function's ordinality column: the position */
+		appendStringInfo(&buf, "SELECT p.ordinality AS %s", ord);
 		for (i = 0; i < target->ncolumns; i++)
 			appendStringInfo(&buf, ", p.%s", quote_identifier(target->params[i].name));
 		appendStringInfo(&buf,
-						 " FROM ROWS FROM (pg_catalog.jsonb_populate_recordset(NULL::%s, $1))"
+						 " FROM ROWS FROM (upsert_guard._batch_rows(NULL::%s, $1))"
 						 " WITH ORDINALITY AS p"
-						 " WHERE $2 IS NULL OR p.ordinality OPERATOR(pg_catalog.=) ANY ($2))",
+						 " WHERE $2 IS NULL OR p.ordinality OPERATOR(pg_catalog.=) ANY ($2)",
 						 target->qualified);
 	}
 	else
 	{
 		/* a column named "ordinality" would shadow it: one row at a time */
-		appendStringInfo(&buf, "WITH src AS MATERIALIZED (SELECT e.ord AS %s", ord);
+		appendStringInfo(&buf, "SELECT e.ord AS %s", ord);
 		for (i = 0; i < target->ncolumns; i++)
 			appendStringInfo(&buf, ", p.%s", quote_identifier(target->params[i].name));
 		appendStringInfo(&buf,
 						 " FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS e(elem, ord),"
 						 " LATERAL pg_catalog.jsonb_populate_record(NULL::%s, e.elem) AS p"
-						 " WHERE $2 IS NULL OR e.ord OPERATOR(pg_catalog.=) ANY ($2))",
+						 " WHERE $2 IS NULL OR e.ord OPERATOR(pg_catalog.=) ANY ($2)",
 						 target->qualified);
 	}
-
-	/* batch: the last row of each key, sorted by key */
-	appendStringInfoString(&buf, ", batch AS MATERIALIZED (SELECT DISTINCT ON (");
-	append_batch_keys(&buf, target);
-	appendStringInfoString(&buf, ") b.* FROM src AS b ORDER BY ");
-	append_batch_keys(&buf, target);
-	appendStringInfo(&buf, ", b.%s DESC)", ord);
-
-	/* cur: the rows that exist, and whether they differ */
-	appendStringInfo(&buf, ", cur AS MATERIALIZED (SELECT b.%s AS ord, ", ord);
-	append_differs_with(&buf, target, "b.");
-	appendStringInfo(&buf, " AS differs FROM batch AS b JOIN %s%s AS %s ON ",
-					 only, target->qualified, r);
+	appendStringInfo(&buf, ") AS b LEFT JOIN %s%s AS %s ON ", only, target->qualified, r);
 	append_match(&buf, target, true);
 
-	/* locked: those that differ, locked in key order */
-	appendStringInfo(&buf, "), locked AS (SELECT b.%s AS ord FROM batch AS b"
-					 " JOIN cur AS c ON c.ord OPERATOR(pg_catalog.=) b.%s AND c.differs"
-					 " JOIN %s%s AS %s ON ", ord, ord, only, target->qualified, r);
-	append_match(&buf, target, true);
-	appendStringInfoString(&buf, " ORDER BY ");
-	append_batch_keys(&buf, target);
+	/* old: of the rows that matched one, the last given for each */
+	appendStringInfo(&buf, "), old AS MATERIALIZED (SELECT b.%s AS ord, b.%s AS differs,"
+					 " b.%s AS rid%s FROM j AS b WHERE b.%s IS NOT NULL AND NOT EXISTS"
+					 " (SELECT FROM j AS d WHERE d.%s OPERATOR(pg_catalog.=) b.%s"
+					 " AND d.%s OPERATOR(pg_catalog.>) b.%s",
+					 ord, differs, rid, partitioned ? psprintf(", b.%s AS rel", rel) : "",
+					 rid, rid, rid, ord, ord);
+	if (partitioned)
+		appendStringInfo(&buf, " AND d.%s OPERATOR(pg_catalog.=) b.%s", rel, rel);
+	appendStringInfoChar(&buf, ')');
+
+	/*
+	 * locked: the rows that differ, locked by ctid in the order of their
+	 * keys.  A row changed since (or locked and then changed) fails the
+	 * ctid test when rechecked, is left out and stays pending.
+	 */
+	appendStringInfo(&buf, "), locked AS (SELECT o.ord, %s.ctid AS tid%s FROM old AS o"
+					 " JOIN %s%s AS %s ON %s.ctid OPERATOR(pg_catalog.=) o.rid",
+					 r, partitioned ? psprintf(", %s.tableoid AS rel", r) : "",
+					 only, target->qualified, r, r);
+	if (partitioned)
+		appendStringInfo(&buf, " AND %s.tableoid OPERATOR(pg_catalog.=) o.rel", r);
+	appendStringInfoString(&buf, " WHERE o.differs ORDER BY ");
+	append_row_keys(&buf, target);
 	appendStringInfo(&buf, " FOR NO KEY UPDATE OF %s)", r);
 
-	/* upd: update them where they still differ */
+	/* upd: update them (by ctid: they are locked) where they still differ */
 	if (target->nchanges > 0)
 	{
 		appendStringInfo(&buf, ", upd AS (UPDATE %s%s AS %s SET ",
@@ -380,27 +413,35 @@ ug_sql_batch(const UgTarget *target)
 
 			appendStringInfo(&buf, "%s%s = b.%s", i > 0 ? ", " : "", col, col);
 		}
-		appendStringInfo(&buf, " FROM batch AS b WHERE b.%s IN (SELECT l.ord FROM locked AS l) AND ",
-						 ord);
-		append_match(&buf, target, true);
-		appendStringInfoString(&buf, " AND ");
+		appendStringInfo(&buf, " FROM locked AS l JOIN j AS b ON b.%s OPERATOR(pg_catalog.=) l.ord"
+						 " WHERE %s.ctid OPERATOR(pg_catalog.=) l.tid AND ", ord, r);
+		if (partitioned)
+			appendStringInfo(&buf, "%s.tableoid OPERATOR(pg_catalog.=) l.rel AND ", r);
 		append_differs_with(&buf, target, "b.");
 		appendStringInfo(&buf, " RETURNING b.%s AS ord)", ord);
 	}
 	else
 		appendStringInfo(&buf, ", upd AS (SELECT l.ord FROM locked AS l WHERE false)");
 
-	/* ins: insert the rest, in key order */
+	/* fresh: of the rows that matched none, the last for each key, sorted */
+	appendStringInfoString(&buf, ", fresh AS MATERIALIZED (SELECT DISTINCT ON (");
+	append_batch_keys(&buf, target);
+	appendStringInfo(&buf, ") b.* FROM j AS b WHERE b.%s IS NULL ORDER BY ", rid);
+	append_batch_keys(&buf, target);
+	appendStringInfo(&buf, ", b.%s DESC)", ord);
+
+	/*
+	 * ins: insert them in the order fresh holds them (a CTE is read back
+	 * in the order it was written; sorting again would cost a second sort
+	 * of every new row)
+	 */
 	appendStringInfo(&buf, ", ins AS (INSERT INTO %s AS %s ", target->qualified, r);
 	append_column_list(&buf, target, false);
 	appendStringInfoString(&buf, " SELECT ");
 	for (i = 0; i < target->ncolumns; i++)
 		appendStringInfo(&buf, "%sb.%s", i > 0 ? ", " : "",
 						 quote_identifier(target->params[i].name));
-	appendStringInfo(&buf, " FROM batch AS b WHERE NOT EXISTS (SELECT FROM cur AS c"
-					 " WHERE c.ord OPERATOR(pg_catalog.=) b.%s) ORDER BY ", ord);
-	append_batch_keys(&buf, target);
-	appendStringInfoString(&buf, " ON CONFLICT ");
+	appendStringInfoString(&buf, " FROM fresh AS b ON CONFLICT ");
 	append_column_list(&buf, target, true);
 	if (target->pred_infer != NULL)
 		appendStringInfo(&buf, " WHERE %s", target->pred_infer);
@@ -418,32 +459,14 @@ ug_sql_batch(const UgTarget *target)
 	}
 
 	/*
-	 * res: per row of the batch, its outcome (1 inserted, 2 updated,
-	 * 3 unchanged, NULL pending) and whether its key is null or outside
-	 * the predicate
+	 * res: per row settled or pending, its outcome (1 inserted, 2 updated,
+	 * 3 unchanged, NULL pending); a new row also says whether its key is
+	 * null or outside the predicate
 	 */
-	appendStringInfo(&buf, "), res AS (SELECT b.%s AS ord, CASE WHEN i.k0 IS NOT NULL THEN 1"
-					 " WHEN u.ord IS NOT NULL THEN 2"
-					 " WHEN c.ord IS NOT NULL AND NOT c.differs THEN 3 END AS o, (",
+	appendStringInfo(&buf, "), res AS (SELECT b.%s AS ord, CASE WHEN i.k0 IS NOT NULL THEN 1 END AS o, ",
 					 ord);
-	for (i = 0; i < target->nkeys; i++)
-	{
-		const UgKeyColumn *key = &target->keys[i];
-
-		if (key->param >= 0)
-			appendStringInfo(&buf, "%sb.%s IS NULL", i > 0 ? " OR " : "",
-							 quote_identifier(target->params[key->param].name));
-		else
-			appendStringInfo(&buf, "%s(%s) IS NULL", i > 0 ? " OR " : "",
-							 key->expr_batch);
-	}
-	appendStringInfo(&buf, ") AS nullkey, %s AS outside FROM batch AS b"
-					 " LEFT JOIN cur AS c ON c.ord OPERATOR(pg_catalog.=) b.%s"
-					 " LEFT JOIN upd AS u ON u.ord OPERATOR(pg_catalog.=) b.%s"
-					 " LEFT JOIN ins AS i ON ",
-					 target->pred_batch ?
-					 psprintf("NOT COALESCE((%s), false)", target->pred_batch) : "false",
-					 ord, ord);
+	append_bad_key(&buf, target);
+	appendStringInfoString(&buf, " FROM fresh AS b LEFT JOIN ins AS i ON ");
 	for (i = 0; i < target->nkeys; i++)
 	{
 		const UgKeyColumn *key = &target->keys[i];
@@ -454,35 +477,89 @@ ug_sql_batch(const UgTarget *target)
 		append_operator(&buf, key->eqop);
 		append_key_value(&buf, key, target, true);
 	}
+	appendStringInfoString(&buf, " UNION ALL SELECT o.ord, CASE WHEN u.ord IS NOT NULL THEN 2"
+						   " WHEN NOT o.differs THEN 3 END, false, false FROM old AS o"
+						   " LEFT JOIN upd AS u ON u.ord OPERATOR(pg_catalog.=) o.ord");
 
 	/*
-	 * The result: one row per batch row (ord, o, nullkey, outside, rows
-	 * given), or a single row of counts (inserted, updated, unchanged, the
-	 * pending ordinals, the first null key, the first row outside, rows
-	 * given)
+	 * The result: one row per row settled or pending (ord, o, nullkey,
+	 * outside, rows given), or a single row of counts (inserted, updated,
+	 * unchanged, the pending ordinals, the first null key, the first row
+	 * outside, rows given)
 	 */
 	if (target->per_row)
-		appendStringInfoString(&buf, ") SELECT ord, o, nullkey, outside,"
-							   " (SELECT pg_catalog.count(*) FROM src) FROM res");
+		appendStringInfo(&buf, ") SELECT ord, o, nullkey, outside, %s FROM res", given);
 	else
 	{
 		/*
 		 * Counts straight from the CTEs; the pending rows from res only
 		 * when some are.
 		 */
-		appendStringInfoString(&buf, "), n AS (SELECT"
-							   " (SELECT pg_catalog.count(*) FROM ins) AS ins,"
+		appendStringInfo(&buf, "), f AS (SELECT pg_catalog.count(*) AS n,"
+						 " pg_catalog.min(x.ord) FILTER (WHERE x.nullkey) AS nullkey,"
+						 " pg_catalog.min(x.ord) FILTER (WHERE x.outside) AS outside"
+						 " FROM (SELECT b.%s AS ord, ", ord);
+		append_bad_key(&buf, target);
+		appendStringInfoString(&buf, " FROM fresh AS b) AS x),"
+							   " n AS (SELECT (SELECT pg_catalog.count(*) FROM ins) AS ins,"
 							   " (SELECT pg_catalog.count(*) FROM upd) AS upd,"
-							   " (SELECT pg_catalog.count(*) FROM cur WHERE NOT differs) AS same,"
-							   " (SELECT pg_catalog.count(*) FROM batch) AS batch)"
+							   " o.same, o.n AS old FROM (SELECT pg_catalog.count(*) AS n,"
+							   " pg_catalog.count(*) FILTER (WHERE NOT differs) AS same FROM old) AS o)"
 							   " SELECT n.ins, n.upd, n.same,"
-							   " CASE WHEN n.ins + n.upd + n.same OPERATOR(pg_catalog.<>) n.batch"
+							   " CASE WHEN n.ins + n.upd + n.same OPERATOR(pg_catalog.<>) n.old + f.n"
 							   " THEN (SELECT pg_catalog.array_agg(ord) FROM res WHERE o IS NULL) END,"
-							   " (SELECT pg_catalog.min(ord) FROM res WHERE nullkey),"
-							   " (SELECT pg_catalog.min(ord) FROM res WHERE outside),"
-							   " (SELECT pg_catalog.count(*) FROM src) FROM n");
+							   " f.nullkey, f.outside, ");
+		appendStringInfo(&buf, "%s FROM n, f", given);
 	}
 	return buf.data;
+}
+
+/*
+ * Whether a batch row b has a null key part, and whether it is outside a
+ * partial arbiter's predicate: "(b.k IS NULL OR ...) AS nullkey, ... AS
+ * outside"
+ */
+static void
+append_bad_key(StringInfo buf, const UgTarget *target)
+{
+	int			i;
+
+	appendStringInfoChar(buf, '(');
+	for (i = 0; i < target->nkeys; i++)
+	{
+		const UgKeyColumn *key = &target->keys[i];
+
+		if (key->param >= 0)
+			appendStringInfo(buf, "%sb.%s IS NULL", i > 0 ? " OR " : "",
+							 quote_identifier(target->params[key->param].name));
+		else
+			appendStringInfo(buf, "%s(%s) IS NULL", i > 0 ? " OR " : "",
+							 key->expr_batch);
+	}
+	appendStringInfo(buf, ") AS nullkey, %s AS outside",
+					 target->pred_batch ?
+					 psprintf("NOT COALESCE((%s), false)", target->pred_batch) : "false");
+}
+
+/*
+ * The keys of the table's row r, for ORDER BY: r.k, (expr(r)).  Sorting
+ * locks by the stored values means every worker sorts a row the same way.
+ */
+static void
+append_row_keys(StringInfo buf, const UgTarget *target)
+{
+	int			i;
+
+	for (i = 0; i < target->nkeys; i++)
+	{
+		const UgKeyColumn *key = &target->keys[i];
+
+		if (key->param >= 0)
+			appendStringInfo(buf, "%s%s.%s", i > 0 ? ", " : "", target->alias,
+							 quote_identifier(target->params[key->param].name));
+		else
+			appendStringInfo(buf, "%s(%s)", i > 0 ? ", " : "", key->expr_row);
+	}
 }
 
 /* The keys of a batch row, for DISTINCT ON and ORDER BY: b.k, (expr(b)) */
