@@ -41,9 +41,9 @@ static void append_key_match(StringInfo buf, const UgTarget *target);
 static void append_differs(StringInfo buf, const UgTarget *target);
 static void append_differs_with(StringInfo buf, const UgTarget *target,
 								const char *prefix);
-static void append_batch_keys(StringInfo buf, const UgTarget *target);
+static void append_batch_keys(StringInfo buf, const UgTarget *target,
+							  bool of_table);
 static void append_bad_key(StringInfo buf, const UgTarget *target);
-static void append_row_keys(StringInfo buf, const UgTarget *target);
 static void append_match(StringInfo buf, const UgTarget *target, bool batch);
 static void append_key_value(StringInfo buf, const UgKeyColumn *key,
 							 const UgTarget *target, bool batch);
@@ -399,7 +399,7 @@ ug_sql_batch(const UgTarget *target)
 	if (partitioned)
 		appendStringInfo(&buf, " AND %s.tableoid OPERATOR(pg_catalog.=) o.rel", r);
 	appendStringInfoString(&buf, " WHERE o.differs ORDER BY ");
-	append_row_keys(&buf, target);
+	append_batch_keys(&buf, target, true);
 	appendStringInfo(&buf, " FOR NO KEY UPDATE OF %s)", r);
 
 	/* upd: update them (by ctid: they are locked) where they still differ */
@@ -425,9 +425,9 @@ ug_sql_batch(const UgTarget *target)
 
 	/* fresh: of the rows that matched none, the last for each key, sorted */
 	appendStringInfoString(&buf, ", fresh AS MATERIALIZED (SELECT DISTINCT ON (");
-	append_batch_keys(&buf, target);
+	append_batch_keys(&buf, target, false);
 	appendStringInfo(&buf, ") b.* FROM j AS b WHERE b.%s IS NULL ORDER BY ", rid);
-	append_batch_keys(&buf, target);
+	append_batch_keys(&buf, target, false);
 	appendStringInfo(&buf, ", b.%s DESC)", ord);
 
 	/*
@@ -542,12 +542,14 @@ append_bad_key(StringInfo buf, const UgTarget *target)
 }
 
 /*
- * The keys of the table's row r, for ORDER BY: r.k, (expr(r)).  Sorting
- * locks by the stored values means every worker sorts a row the same way.
+ * The keys of a batch row, for DISTINCT ON and ORDER BY: b.k, (expr(b));
+ * or, with of_table, of the table's row r: r.k, (expr(r)).  Locks are
+ * sorted by the stored values, so every worker sorts a row the same way.
  */
 static void
-append_row_keys(StringInfo buf, const UgTarget *target)
+append_batch_keys(StringInfo buf, const UgTarget *target, bool of_table)
 {
+	const char *alias = of_table ? target->alias : "b";
 	int			i;
 
 	for (i = 0; i < target->nkeys; i++)
@@ -555,28 +557,11 @@ append_row_keys(StringInfo buf, const UgTarget *target)
 		const UgKeyColumn *key = &target->keys[i];
 
 		if (key->param >= 0)
-			appendStringInfo(buf, "%s%s.%s", i > 0 ? ", " : "", target->alias,
+			appendStringInfo(buf, "%s%s.%s", i > 0 ? ", " : "", alias,
 							 quote_identifier(target->params[key->param].name));
 		else
-			appendStringInfo(buf, "%s(%s)", i > 0 ? ", " : "", key->expr_row);
-	}
-}
-
-/* The keys of a batch row, for DISTINCT ON and ORDER BY: b.k, (expr(b)) */
-static void
-append_batch_keys(StringInfo buf, const UgTarget *target)
-{
-	int			i;
-
-	for (i = 0; i < target->nkeys; i++)
-	{
-		const UgKeyColumn *key = &target->keys[i];
-
-		if (key->param >= 0)
-			appendStringInfo(buf, "%sb.%s", i > 0 ? ", " : "",
-							 quote_identifier(target->params[key->param].name));
-		else
-			appendStringInfo(buf, "%s(%s)", i > 0 ? ", " : "", key->expr_batch);
+			appendStringInfo(buf, "%s(%s)", i > 0 ? ", " : "",
+							 of_table ? key->expr_row : key->expr_batch);
 	}
 }
 
