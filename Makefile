@@ -14,8 +14,11 @@ OBJS = \
 	src/upsert.o \
 	src/counter.o \
 	src/batch.o \
-	src/batch_rows.o
-PGFILEDESC = "upsert_guard - race-free select-or-insert and upsert"
+	src/batch_rows.o \
+	src/locks.o \
+	src/guard.o \
+	src/guard_check.o
+PGFILEDESC = "upsert_guard - race-free select-or-insert, upsert and guards"
 
 EXTENSION = upsert_guard
 DATA = $(wildcard sql/upsert_guard--*.sql)

@@ -22,6 +22,14 @@
  * re-parse the old text by name, which after a rename reaches the wrong
  * table or none.)
  *
+ * Guards have entries of their own, keyed by the OID of the trigger that
+ * fires (each partition of a partitioned table has its trigger): the
+ * guard built from its definition and its check plan.  They are marked
+ * stale with the same callbacks, for the guarded table or the trigger's
+ * relation; add_guard and drop_guard create and drop triggers, which
+ * invalidates the table, so a guard re-added under the same name is read
+ * afresh.
+ *
  * Freeing: a plan may be executing further up the stack when an entry is
  * rebuilt (a trigger fired by our INSERT calling us again), so replaced
  * plans are retired, not freed, until no call of ours is active.
@@ -71,7 +79,17 @@ typedef struct Retired
 	SPIPlanPtr	plans[4];
 } Retired;
 
+typedef struct GuardEntry
+{
+	Oid			tgoid;			/* hash key: must be first */
+	bool		valid;
+	MemoryContext cxt;			/* holds guard */
+	UgGuard    *guard;
+	SPIPlanPtr	plan;			/* its check */
+} GuardEntry;
+
 static HTAB *plan_cache = NULL;
+static HTAB *guard_cache = NULL;
 static bool sweep_needed = false;
 static int	active_calls = 0;
 static List *retired = NIL;
@@ -79,6 +97,9 @@ static List *retired = NIL;
 static void make_key(const UgRequest *req, PlanKey *key);
 static void build_entry(PlanEntry *entry, const UgRequest *req);
 static void retire_entry(PlanEntry *entry);
+static void retire(MemoryContext cxt, SPIPlanPtr *plans, int nplans);
+static void build_guard_entry(GuardEntry *entry, Relation rel,
+							  const Trigger *trigger);
 static void free_retired(void);
 static void sweep_stale_entries(void);
 static SPIPlanPtr prepare(const char *sql, const UgTarget *target, UgKind kind);
@@ -103,6 +124,10 @@ ug_plancache_init(void)
 	ctl.hcxt = CacheMemoryContext;
 	plan_cache = hash_create("upsert_guard plans", 64, &ctl,
 							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(GuardEntry);
+	guard_cache = hash_create("upsert_guard guards", 16, &ctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	CacheRegisterRelcacheCallback(relcache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(NAMESPACEOID, namespace_callback, (Datum) 0);
@@ -169,6 +194,72 @@ ug_plancache_unpin(void)
 {
 	Assert(active_calls > 0);
 	active_calls--;
+}
+
+/*
+ * The guard a trigger enforces and its check plan, built now if new or
+ * stale.  The caller is connected to SPI, pinned, and has set the fixed
+ * search_path the plan must be prepared under.
+ */
+UgGuard *
+ug_plancache_guard(Relation rel, const Trigger *trigger, SPIPlanPtr *check_plan)
+{
+	GuardEntry *entry;
+	bool		found;
+
+	if (active_calls == 1)
+	{
+		free_retired();
+		if (sweep_needed)
+			sweep_stale_entries();
+	}
+
+	entry = hash_search(guard_cache, &trigger->tgoid, HASH_ENTER, &found);
+	if (!found)
+	{
+		entry->valid = false;
+		entry->cxt = NULL;
+		entry->guard = NULL;
+		entry->plan = NULL;
+	}
+	if (!entry->valid || !SPI_plan_is_valid(entry->plan))
+	{
+		entry->valid = false;
+		retire(entry->cxt, &entry->plan, 1);
+		entry->cxt = NULL;
+		entry->guard = NULL;
+		entry->plan = NULL;
+		build_guard_entry(entry, rel, trigger);
+	}
+	*check_plan = entry->plan;
+	return entry->guard;
+}
+
+/* As build_entry: kept only once complete. */
+static void
+build_guard_entry(GuardEntry *entry, Relation rel, const Trigger *trigger)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "upsert_guard guard",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	UgGuard    *guard = ug_load_guard(trigger->tgargs[0], rel);
+	char	   *sql = ug_sql_guard_check(guard);
+	Oid			types[3] = {guard->rowtype, OIDOID, TIDOID};
+	SPIPlanPtr	plan;
+
+	MemoryContextSwitchTo(old);
+	plan = SPI_prepare(sql, 3, types);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+			 sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	MemoryContextSetParent(cxt, CacheMemoryContext);
+	entry->cxt = cxt;
+	entry->guard = guard;
+	entry->plan = plan;
+	entry->valid = true;
 }
 
 static void
@@ -302,25 +393,33 @@ prepare(const char *sql, const UgTarget *target, UgKind kind)
 static void
 retire_entry(PlanEntry *entry)
 {
-	MemoryContext old;
-	Retired    *r;
-
 	entry->valid = false;
-	if (entry->cxt == NULL && entry->plans[0] == NULL &&
-		entry->plans[1] == NULL && entry->plans[2] == NULL &&
-		entry->plans[3] == NULL)
-		return;
-
-	old = MemoryContextSwitchTo(TopMemoryContext);
-	r = palloc(sizeof(Retired));
-	r->cxt = entry->cxt;
-	memcpy(r->plans, entry->plans, sizeof(r->plans));
-	retired = lappend(retired, r);
-	MemoryContextSwitchTo(old);
-
+	retire(entry->cxt, entry->plans, lengthof(entry->plans));
 	entry->cxt = NULL;
 	entry->target = NULL;
 	memset(entry->plans, 0, sizeof(entry->plans));
+}
+
+/* Keep a context and plans until no call of ours is active. */
+static void
+retire(MemoryContext cxt, SPIPlanPtr *plans, int nplans)
+{
+	MemoryContext old;
+	Retired    *r;
+	int			i;
+	bool		any = cxt != NULL;
+
+	for (i = 0; i < nplans; i++)
+		any |= plans[i] != NULL;
+	if (!any)
+		return;
+
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	r = palloc0(sizeof(Retired));
+	r->cxt = cxt;
+	memcpy(r->plans, plans, sizeof(SPIPlanPtr) * nplans);
+	retired = lappend(retired, r);
+	MemoryContextSwitchTo(old);
 }
 
 static void
@@ -352,6 +451,7 @@ sweep_stale_entries(void)
 {
 	HASH_SEQ_STATUS status;
 	PlanEntry  *entry;
+	GuardEntry *gentry;
 
 	hash_seq_init(&status, plan_cache);
 	while ((entry = hash_seq_search(&status)) != NULL)
@@ -360,6 +460,14 @@ sweep_stale_entries(void)
 			continue;
 		retire_entry(entry);
 		hash_search(plan_cache, &entry->key, HASH_REMOVE, NULL);
+	}
+	hash_seq_init(&status, guard_cache);
+	while ((gentry = hash_seq_search(&status)) != NULL)
+	{
+		if (gentry->valid)
+			continue;
+		retire(gentry->cxt, &gentry->plan, 1);
+		hash_search(guard_cache, &gentry->tgoid, HASH_REMOVE, NULL);
 	}
 	free_retired();
 	sweep_needed = false;
@@ -371,6 +479,7 @@ relcache_callback(Datum arg, Oid relid)
 {
 	HASH_SEQ_STATUS status;
 	PlanEntry  *entry;
+	GuardEntry *gentry;
 
 	hash_seq_init(&status, plan_cache);
 	while ((entry = hash_seq_search(&status)) != NULL)
@@ -379,6 +488,17 @@ relcache_callback(Datum arg, Oid relid)
 			entry->key.source == relid)
 		{
 			entry->valid = false;
+			sweep_needed = true;
+		}
+	}
+
+	hash_seq_init(&status, guard_cache);
+	while ((gentry = hash_seq_search(&status)) != NULL)
+	{
+		if (relid == InvalidOid || gentry->guard == NULL ||
+			gentry->guard->relid == relid || gentry->guard->trigrelid == relid)
+		{
+			gentry->valid = false;
 			sweep_needed = true;
 		}
 	}

@@ -51,6 +51,8 @@ static void append_operator(StringInfo buf, Oid opno);
 static void append_collation(StringInfo buf, Oid collid);
 static void append_column_list(StringInfo buf, const UgTarget *target,
 							   bool keys_only);
+static void append_guard_match(StringInfo buf, const UgGuard *guard,
+							   const char *self_rel, const char *self_tid);
 
 /*
  * SELECT r[, <differs>] FROM [ONLY] s.t AS r WHERE <key match> [FOR ... OF r]
@@ -591,6 +593,82 @@ append_key_value(StringInfo buf, const UgKeyColumn *key, const UgTarget *target,
 	}
 	else
 		appendStringInfo(buf, " %s", value);
+}
+
+/*
+ * A guard's check: NEW's conflicting rows.  $1 is NEW, of the trigger
+ * relation's row type; $2 and $3 its tableoid and ctid, to leave it out.
+ *
+ *	 SELECT other FROM [ONLY] s.t AS other, (SELECT ($1).*) AS new
+ *	  WHERE other.k OPERATOR(s.=) new.k ...
+ *		AND (other.tableoid OPERATOR(pg_catalog.<>) $2
+ *			 OR other.ctid OPERATOR(pg_catalog.<>) $3)
+ *		AND (
+ *	 <condition>
+ *	 )
+ *
+ * The condition is the owner's SQL, checked to be one expression
+ * (guard.c) and written on lines of its own, so it cannot end in a
+ * comment that swallows our closing parenthesis.  "new" and "other" are
+ * its names for the two rows.  ONLY: a plain table's guard covers its
+ * own rows (guard.c refuses tables with children); a partitioned table's
+ * rows are all in its partitions.
+ */
+char *
+ug_sql_guard_check(const UgGuard *guard)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "SELECT other FROM %s%s AS other, (SELECT ($1).*) AS new",
+					 guard->relkind == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
+					 guard->qualified);
+	append_guard_match(&buf, guard, "$2", "$3");
+	return buf.data;
+}
+
+/*
+ * Validation of the rows already there when a guard is declared: one row
+ * with more than $1 conflicting rows, and one of those.
+ *
+ *	 SELECT new, x.other FROM [ONLY] s.t AS new CROSS JOIN LATERAL
+ *	   (SELECT other FROM [ONLY] s.t AS other WHERE <as the check>
+ *		OFFSET $1 LIMIT 1) AS x
+ *	 LIMIT 1
+ */
+char *
+ug_sql_guard_validate(const UgGuard *guard)
+{
+	StringInfoData buf;
+	const char *only = guard->relkind == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ";
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "SELECT new, x.other FROM %s%s AS new CROSS JOIN LATERAL"
+					 " (SELECT other FROM %s%s AS other",
+					 only, guard->qualified, only, guard->qualified);
+	append_guard_match(&buf, guard, "new.tableoid", "new.ctid");
+	appendStringInfoString(&buf, " OFFSET $1 LIMIT 1) AS x LIMIT 1");
+	return buf.data;
+}
+
+/* WHERE <same key> AND <not itself> AND (<condition>) */
+static void
+append_guard_match(StringInfo buf, const UgGuard *guard, const char *self_rel,
+				   const char *self_tid)
+{
+	int			i;
+
+	for (i = 0; i < guard->nkeys; i++)
+	{
+		const char *col = quote_identifier(guard->keynames[i]);
+
+		appendStringInfo(buf, " %s other.%s ", i == 0 ? "WHERE" : "AND", col);
+		append_operator(buf, guard->eqops[i]);
+		appendStringInfo(buf, " new.%s", col);
+	}
+	appendStringInfo(buf, " AND (other.tableoid OPERATOR(pg_catalog.<>) %s"
+					 " OR other.ctid OPERATOR(pg_catalog.<>) %s)"
+					 " AND (\n%s\n)", self_rel, self_tid, guard->conflict);
 }
 
 /* OPERATOR(schema.name) */

@@ -15,6 +15,9 @@
  *	  kind		a SQL-callable call: select_or_insert, idempotent_upsert,
  *				increment; its arguments and one round of its retry loop
  *				(call.c runs the loop; one file per kind)
+ *	  guard		a rule on a table enforced by a trigger: key columns, a
+ *				condition over "new" and "other", max_conflicts (guard.c
+ *				declares, guard_check.c enforces, locks.c locks)
  *
  *-------------------------------------------------------------------------
  */
@@ -24,6 +27,7 @@
 #include "postgres.h"
 
 #include "access/attnum.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "pg_config_manual.h"
@@ -192,6 +196,30 @@ typedef struct UgCallKind
 						  const char **outcome, Datum *row);
 } UgCallKind;
 
+/* A guard as its trigger on one relation sees it. */
+typedef struct UgGuard
+{
+	char	   *name;
+	Oid			relid;			/* the table it is declared on */
+	Oid			trigrelid;		/* the relation the trigger fires on: relid,
+								 * or a partition of it */
+	char		relkind;		/* relid's */
+	Oid			owner;			/* relid's owner: checks run as this role */
+	char	   *relname;		/* unquoted, for messages */
+	char	   *qualified;		/* quoted schema.table, for SQL */
+	Oid			rowtype;		/* trigrelid's row type: the check's $1 */
+	char	   *conflict;		/* the condition over "new" and "other" */
+	int32		max_conflicts;
+	uint64		namespace_hash; /* the lock key's first step */
+	int			nkeys;
+	AttrNumber	attnums[INDEX_MAX_KEYS];	/* in trigrelid */
+	char	   *keynames[INDEX_MAX_KEYS];	/* unquoted */
+	Oid			keytypes[INDEX_MAX_KEYS];
+	Oid			collations[INDEX_MAX_KEYS];
+	Oid			eqops[INDEX_MAX_KEYS];
+	FmgrInfo	hashfns[INDEX_MAX_KEYS];	/* extended hash, for lock keys */
+} UgGuard;
+
 /* args.c */
 extern void ug_decode_call(FunctionCallInfo fcinfo, const UgCallKind *kind,
 						   UgRequest *req);
@@ -210,12 +238,36 @@ extern char *ug_sql_insert(const UgTarget *target);
 extern char *ug_sql_update(const UgTarget *target);
 extern char *ug_sql_check(const UgTarget *target);
 extern char *ug_sql_batch(const UgTarget *target);
+extern char *ug_sql_guard_check(const UgGuard *guard);
+extern char *ug_sql_guard_validate(const UgGuard *guard);
 
 /* plancache.c */
 extern void ug_plancache_init(void);
 extern UgPlans ug_plancache_get(const UgRequest *req);
 extern void ug_plancache_pin(void);
 extern void ug_plancache_unpin(void);
+extern UgGuard *ug_plancache_guard(Relation rel, const Trigger *trigger,
+								   SPIPlanPtr *check_plan);
+
+/* locks.c */
+extern uint64 ug_lock_key_start(const char *namespace, int len);
+extern uint64 ug_lock_key_add(uint64 h, FmgrInfo *hash_extended,
+							  Oid collation, Datum value);
+extern void ug_lock_hash_function(Oid type, FmgrInfo *finfo,
+								  MemoryContext cxt, const char *what);
+extern bool ug_lock_take(uint64 key, bool wait);
+
+/* guard.c */
+extern UgGuard *ug_load_guard(const char *name, Relation rel);
+extern UgGuard *ug_build_guard(const char *name, Oid relid, Oid trigrelid,
+							   int nkeys, char **keys, const char *conflict,
+							   int32 max_conflicts);
+extern char *ug_relation_qualified(Oid relid);
+extern Oid	ug_relation_owner(Oid relid);
+
+/* guard_check.c */
+extern uint64 ug_guard_lock_waits;
+extern uint64 ug_guard_violations;
 
 /* call.c */
 typedef Datum (*UgBody) (const UgCallKind *kind, const UgRequest *req, void *arg);
