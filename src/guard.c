@@ -59,6 +59,7 @@ static void check_guard_name(const char *name);
 static Oid	check_guarded_table(Oid relid);
 static int	decode_key_columns(ArrayType *arr, Oid relid, char **names);
 static void check_condition_is_expression(const char *conflict);
+static void condition_error_callback(void *arg);
 static void validate_existing_rows(UgGuard *guard);
 static Oid	definitions_owner(void);
 static void write_definitions(const char *sql, int nargs, Oid *types,
@@ -501,9 +502,16 @@ decode_key_columns(ArrayType *arr, Oid relid, char **names)
 static void
 check_condition_is_expression(const char *conflict)
 {
-	List	   *raw = raw_parser(psprintf("SELECT (\n%s\n)", conflict),
-								 RAW_PARSE_DEFAULT);
+	List	   *raw;
 	bool		ok = false;
+	ErrorContextCallback errcb;
+
+	errcb.callback = condition_error_callback;
+	errcb.arg = (void *) conflict;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	raw = raw_parser(psprintf("SELECT (\n%s\n)", conflict), RAW_PARSE_DEFAULT);
+	error_context_stack = errcb.previous;
 
 	if (list_length(raw) == 1 && IsA(((RawStmt *) linitial(raw))->stmt, SelectStmt))
 	{
@@ -525,6 +533,28 @@ check_condition_is_expression(const char *conflict)
 				 errdetail("The condition is a boolean expression over \"new\" "
 						   "(the row written) and \"other\" (another row with "
 						   "the same key).")));
+}
+
+/*
+ * A syntax error's position is in our "SELECT (\n<condition>\n)": report
+ * it in the condition itself, not in the caller's statement.
+ */
+static void
+condition_error_callback(void *arg)
+{
+	const char *conflict = arg;
+	int			pos = geterrposition();
+
+	if (pos > 0)
+	{
+		pos -= strlen("SELECT (\n");
+		pos = Max(pos, 1);
+		pos = Min(pos, (int) strlen(conflict) + 1);
+		errposition(0);
+		internalerrposition(pos);
+		internalerrquery(conflict);
+	}
+	errcontext("guard condition");
 }
 
 /*
