@@ -105,7 +105,7 @@ SELECT is(
     'the extension is not relocatable; like pg_cron, it is registered in pg_catalog and creates its own schema');
 SELECT ok(
     (SELECT trusted FROM pg_available_extension_versions
-      WHERE name = 'upsert_guard' AND version = '0.1.0'),
+      WHERE name = 'upsert_guard' AND version = '0.2.0'),
     'the extension is trusted');
 SELECT ok(has_schema_privilege('public', 'upsert_guard', 'USAGE'),
     'PUBLIC may use schema upsert_guard');

@@ -1,0 +1,113 @@
+/* upsert_guard 0.1.0 -> 0.2.0: guards and lock helpers */
+
+\echo Use "ALTER EXTENSION upsert_guard UPDATE TO '0.2.0'" to load this file. \quit
+
+-------------------------------------------------------------------------
+-- Guards: rules no unique index can express, enforced for every writer.
+-------------------------------------------------------------------------
+
+-- Transaction-scoped advisory locks on a (namespace, key) pair.  The lock
+-- key is derived as
+--   h := hashtextextended(namespace, 0)
+--   for each key value v, in order: h := <v's extended hash function>(v, h)
+-- (hashint4extended for integer, hashtextextended for text, ...), so
+-- upsert_guard.lock(ns, k) is pg_advisory_xact_lock(upsert_guard.lock_key(ns, k)).
+-- No session-level lock exists: they end with the transaction.
+CREATE FUNCTION upsert_guard.lock_key(namespace text, VARIADIC key "any")
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'upsert_guard_lock_key'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE SECURITY INVOKER;
+
+COMMENT ON FUNCTION upsert_guard.lock_key(text, "any") IS
+'the advisory lock key of a (namespace, key) pair, as upsert_guard.lock and guards take it';
+
+CREATE FUNCTION upsert_guard.lock(namespace text, VARIADIC key "any")
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'upsert_guard_lock'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
+
+COMMENT ON FUNCTION upsert_guard.lock(text, "any") IS
+'wait for and take the transaction-scoped advisory lock of a (namespace, key) pair; returns its key';
+
+CREATE FUNCTION upsert_guard.try_lock(namespace text, VARIADIC key "any")
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'upsert_guard_try_lock'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
+
+COMMENT ON FUNCTION upsert_guard.try_lock(text, "any") IS
+'take the transaction-scoped advisory lock of a (namespace, key) pair if it is free';
+
+-- The guards, one row each.  Written only by add_guard and drop_guard;
+-- dumped by pg_dump with the extension's other user data.
+CREATE TABLE upsert_guard.guard_definitions (
+    guard text PRIMARY KEY
+        CHECK (pg_catalog.octet_length(guard) BETWEEN 1 AND 63),
+    table_name regclass NOT NULL,
+    key_columns text[] NOT NULL
+        CHECK (pg_catalog.cardinality(key_columns) BETWEEN 1 AND 32),
+    conflict text NOT NULL,
+    max_conflicts integer NOT NULL DEFAULT 0 CHECK (max_conflicts >= 0)
+);
+
+SELECT pg_catalog.pg_extension_config_dump('upsert_guard.guard_definitions', '');
+REVOKE ALL ON upsert_guard.guard_definitions FROM PUBLIC;
+GRANT SELECT ON upsert_guard.guard_definitions TO PUBLIC;
+
+COMMENT ON TABLE upsert_guard.guard_definitions IS
+'the guards; change them only with upsert_guard.add_guard and upsert_guard.drop_guard';
+
+-- The trigger every guard installs on its table (AFTER INSERT OR UPDATE OR
+-- DELETE, FOR EACH ROW, the guard's name as its argument).
+CREATE FUNCTION upsert_guard._guard_trigger()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'upsert_guard_guard_trigger'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY INVOKER;
+
+COMMENT ON FUNCTION upsert_guard._guard_trigger() IS
+'internal: the trigger of every guard; it locks the row''s key and checks the rule';
+
+-- Declare a guard on a table: from now on every INSERT, UPDATE and DELETE
+-- takes the advisory lock (guard, key) of each key it touches, and a row
+-- written may conflict with at most max_conflicts other rows of its key.
+-- conflict is a boolean SQL expression over "new" (the row written) and
+-- "other" (another row with the same key).
+CREATE FUNCTION upsert_guard.add_guard(
+    guard text,
+    target regclass,
+    key_columns text[],
+    conflict text,
+    max_conflicts integer DEFAULT 0)
+RETURNS void
+AS 'MODULE_PATHNAME', 'upsert_guard_add_guard'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
+
+COMMENT ON FUNCTION upsert_guard.add_guard(text, regclass, text[], text, integer) IS
+'declare a guard: lock per key on every write, and refuse rows with more than max_conflicts conflicting rows';
+
+CREATE FUNCTION upsert_guard.drop_guard(guard text, missing_ok boolean DEFAULT false)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'upsert_guard_drop_guard'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
+
+COMMENT ON FUNCTION upsert_guard.drop_guard(text, boolean) IS
+'drop a guard and its trigger; false if missing_ok and there is none';
+
+CREATE VIEW upsert_guard.guards AS
+SELECT d.guard,
+       d.table_name,
+       d.key_columns,
+       d.conflict,
+       d.max_conflicts,
+       c.relowner::pg_catalog.regrole AS table_owner,
+       t.oid IS NOT NULL AND t.tgenabled OPERATOR(pg_catalog.<>) 'D' AS enforced
+  FROM upsert_guard.guard_definitions AS d
+  LEFT JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) d.table_name
+  LEFT JOIN pg_catalog.pg_trigger AS t
+    ON t.tgrelid OPERATOR(pg_catalog.=) d.table_name
+   AND t.tgname OPERATOR(pg_catalog.=) d.guard
+   AND t.tgfoid OPERATOR(pg_catalog.=) 'upsert_guard._guard_trigger()'::pg_catalog.regprocedure;
+
+GRANT SELECT ON upsert_guard.guards TO PUBLIC;
+
+COMMENT ON VIEW upsert_guard.guards IS
+'the guards, their tables'' owners, and whether each trigger is installed and enabled';
