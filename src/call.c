@@ -62,6 +62,23 @@ ug_call_init(void)
 }
 
 /*
+ * Set search_path to "pg_catalog, pg_temp" until AtEOXact_GUC(true, level)
+ * with the level returned (or the (sub)transaction's end): what user SQL
+ * we parse (an arbiter's expressions, a guard's condition) is parsed and
+ * planned under it, so the caller's search_path cannot redirect a name.
+ */
+int
+ug_fixed_search_path(void)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+/*
  * Run a call's body inside the guards every call needs: arguments decoded
  * (which locks the table), SPI connected, the error context pushed, a
  * fixed search_path for a named arbiter, and the plan cache pinned.  The
@@ -98,10 +115,7 @@ ug_guarded_call(FunctionCallInfo fcinfo, const UgCallKind *kind,
 	 */
 	if (req.arbiter != NULL)
 	{
-		guc_nest = NewGUCNestLevel();
-		(void) set_config_option("search_path", "pg_catalog, pg_temp",
-								 PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
+		guc_nest = ug_fixed_search_path();
 	}
 
 	/* pinned from before the plans are fetched until the last one ran */

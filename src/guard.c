@@ -111,10 +111,7 @@ upsert_guard_add_guard(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	guc_nest = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	guc_nest = ug_fixed_search_path();
 
 	/* two calls adding the same name: the second waits, then sees it */
 	{
@@ -201,10 +198,7 @@ upsert_guard_drop_guard(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	guc_nest = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	guc_nest = ug_fixed_search_path();
 
 	if (SPI_execute_with_args("SELECT table_name FROM " DEFINITIONS
 							  " WHERE guard OPERATOR(pg_catalog.=) $1",

@@ -79,10 +79,7 @@ upsert_guard_guard_trigger(PG_FUNCTION_ARGS)
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(td->tg_relation->rd_rel->relowner, save_sec |
 						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-	guc_nest = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	guc_nest = ug_fixed_search_path();
 
 	ug_plancache_pin();
 	PG_TRY();
