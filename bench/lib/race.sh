@@ -18,6 +18,8 @@ RACE_MODE=
 RACE_SCHEMA_CREATED=
 RACE_DROP_EXTENSION=
 RACE_TMP=
+RACE_SAMPLER_PID=
+RACE_SAMPLER_FLAG=
 
 race_log() { printf '== %s\n' "$*" >&2; }
 race_die() { printf 'bench/race: %s\n' "$*" >&2; exit 1; }
@@ -52,8 +54,13 @@ race_connect() {
 race_cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    if [ -n "$RACE_SAMPLER_PID" ]; then
+        rm -f "$RACE_SAMPLER_FLAG"
+        wait "$RACE_SAMPLER_PID" 2>/dev/null || true
+    fi
     if [ -n "$RACE_SCHEMA_CREATED" ]; then
         race_log "dropping schema $RACE_SCHEMA"
+        race_drop_guards || race_log "could not drop the guards of schema $RACE_SCHEMA"
         race_psql -c "SET client_min_messages = warning" \
             -c "DROP SCHEMA IF EXISTS $RACE_SCHEMA CASCADE" \
             || race_log "could not drop schema $RACE_SCHEMA; drop it by hand"
@@ -79,6 +86,7 @@ race_schema_create() {
         [ "$comment" = "$RACE_MARK" ] \
             || race_die "schema $RACE_SCHEMA exists and is not the bench's own; not touching it"
         race_log "dropping schema $RACE_SCHEMA left by an earlier run"
+        race_drop_guards
         race_psql -c "SET client_min_messages = warning" -c "DROP SCHEMA $RACE_SCHEMA CASCADE"
     fi
     had_ext=$(race_psql -c "SELECT count(*) FROM pg_extension WHERE extname = 'upsert_guard'")
@@ -99,6 +107,87 @@ PGDATABASE, PGUSER and PGSERVICE to run on a throwaway cluster."
     race_psql -c "CREATE SCHEMA $RACE_SCHEMA" \
         -c "COMMENT ON SCHEMA $RACE_SCHEMA IS '$RACE_MARK'"
     RACE_SCHEMA_CREATED=1
+}
+
+# Drop the guards (upsert_guard.add_guard) declared on tables of the
+# scratch schema.  Call it before dropping the schema: DROP TABLE takes a
+# guard's trigger with it but leaves its definition behind in
+# upsert_guard.guard_definitions.  Nothing to do when the schema or the
+# guards (an upsert_guard without them) do not exist.
+race_drop_guards() {
+    race_psql -c "SET client_min_messages = warning" -c "
+        DO \$\$
+        BEGIN
+            IF to_regclass('upsert_guard.guards') IS NOT NULL
+               AND to_regnamespace('$RACE_SCHEMA') IS NOT NULL THEN
+                PERFORM upsert_guard.drop_guard(g.guard, true)
+                FROM upsert_guard.guards g
+                JOIN pg_catalog.pg_class c ON c.oid = g.table_name
+                WHERE c.relnamespace = to_regnamespace('$RACE_SCHEMA');
+            END IF;
+        END
+        \$\$"
+}
+
+# Lock waits during a run, sampled from outside: from start to stop, one
+# psql session (application_name upsert_guard_race_locks) asks every
+# 50 ms how many of the bench's sessions (application_name
+# upsert_guard_race: the pgbench clients) are connected and which of them
+# wait for a heavyweight lock (a pg_locks row NOT granted: a row's
+# transaction in a unique index, an advisory lock, a tuple lock...), and
+# by lock type.  Each sample is its own transaction, so pg_stat_activity
+# is read afresh.  Works on any database: pg_locks and the sessions of
+# one's own role are visible to every role.  LWLock and I/O waits are not
+# lock waits here.
+race_lock_sampler_start() {
+    local q
+    q="SELECT count(*), count(w.pid), coalesce(string_agg(w.locktype, ' '), '')
+       FROM pg_stat_activity a
+       LEFT JOIN (SELECT DISTINCT ON (pid) pid, locktype FROM pg_locks
+                  WHERE NOT granted ORDER BY pid) w ON w.pid = a.pid
+       WHERE a.application_name = '$RACE_APPNAME';"
+    q=$(tr -s ' \n' ' ' <<<"$q")
+    RACE_SAMPLER_FLAG=$RACE_TMP/locks.on
+    : >"$RACE_SAMPLER_FLAG"
+    : >"$RACE_TMP/locks.out"
+    (
+        while [ -e "$RACE_SAMPLER_FLAG" ]; do
+            printf '%s\n' "$q"
+            sleep 0.05
+        done | PGAPPNAME=${RACE_APPNAME}_locks "$RACE_BINDIR/psql" -X -q -At -F '|' \
+                   -v ON_ERROR_STOP=1 >"$RACE_TMP/locks.out" 2>"$RACE_TMP/locks.err"
+    ) &
+    RACE_SAMPLER_PID=$!
+}
+
+# Stop the sampler and set RACE_LOCK_FIGURES to its figures as CSV: mean
+# waiting clients, share of samples with a waiting client (%), mean
+# waiting clients by lock type ("advisory:1.20 transactionid:0.03", or
+# "-"), samples.  Only samples with a bench session connected count.  (Not
+# from a command substitution: wait needs the sampler to be its child.)
+race_lock_sampler_stop() {
+    rm -f "$RACE_SAMPLER_FLAG"
+    if ! wait "$RACE_SAMPLER_PID"; then
+        race_log "lock sampler failed: $(head -c 300 "$RACE_TMP/locks.err")"
+    fi
+    RACE_SAMPLER_PID=
+    # shellcheck disable=SC2034  # read by bench/race
+    RACE_LOCK_FIGURES=$(awk -F'|' '
+        $1 > 0 {
+            n++; w += $2; if ($2 > 0) any++
+            m = split($3, t, " ")
+            for (i = 1; i <= m; i++) { if (!(t[i] in by)) order[++nt] = t[i]; by[t[i]]++ }
+        }
+        END {
+            if (!n) { print "-,-,-,0"; exit }
+            for (i = 2; i <= nt; i++)       # by name, for a stable column
+                for (j = i; j > 1 && order[j - 1] > order[j]; j--) {
+                    x = order[j]; order[j] = order[j - 1]; order[j - 1] = x
+                }
+            s = ""
+            for (i = 1; i <= nt; i++) s = s (s == "" ? "" : " ") sprintf("%s:%.2f", order[i], by[order[i]] / n)
+            printf "%.2f,%.1f,%s,%d\n", w / n, 100 * any / n, (s == "" ? "-" : s), n
+        }' "$RACE_TMP/locks.out")
 }
 
 # Wait until no session of the bench (but this check's own) is connected.
