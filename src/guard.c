@@ -57,6 +57,7 @@ PG_FUNCTION_INFO_V1(upsert_guard_drop_guard);
 
 static void check_guard_name(const char *name);
 static Oid	check_guarded_table(Oid relid);
+static void check_owner(Oid relid);
 static int	decode_key_columns(ArrayType *arr, Oid relid, char **names);
 static void check_condition_is_expression(const char *conflict);
 static void condition_error_callback(void *arg);
@@ -219,16 +220,16 @@ upsert_guard_drop_guard(PG_FUNCTION_ARGS)
 	relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
 										   SPI_tuptable->tupdesc, 1, &isnull));
 
+	/* the owner only; checked before the lock as in add_guard, and after */
+	if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		check_owner(relid);
 	LockRelationOid(relid, AccessExclusiveLock);
 	if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 	{
 		Oid			argtypes[2] = {OIDOID, TEXTOID};
 		Datum		args[2];
 
-		if (!pg_class_ownercheck(relid, GetUserId()))
-			aclcheck_error(ACLCHECK_NOT_OWNER,
-						   get_relkind_objtype(get_rel_relkind(relid)),
-						   get_rel_name(relid));
+		check_owner(relid);
 		args[0] = ObjectIdGetDatum(relid);
 		args[1] = values[0];
 		if (SPI_execute_with_args("SELECT FROM pg_catalog.pg_trigger"
@@ -408,12 +409,18 @@ check_guard_name(const char *name)
 						   NAMEDATALEN - 1)));
 }
 
-/* A table (or partitioned table) the caller owns, locked against writes. */
+/*
+ * A table (or partitioned table) the caller owns, locked against writes.
+ * Ownership is checked before the lock too, so a caller who may not add a
+ * guard cannot queue a lock on a busy table that blocks its writers.
+ */
 static Oid
 check_guarded_table(Oid relid)
 {
 	char		relkind;
 
+	if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		check_owner(relid);
 	LockRelationOid(relid, ShareRowExclusiveLock);
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 		ereport(ERROR,
@@ -431,10 +438,18 @@ check_guarded_table(Oid relid)
 				 errmsg("cannot add a guard to table \"%s\", which has inheritance children",
 						get_rel_name(relid)),
 				 errdetail("Rows written to a child table would not be guarded.")));
-	if (!pg_class_ownercheck(relid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(relkind),
-					   get_rel_name(relid));
+	check_owner(relid);
 	return relid;
+}
+
+/* Only a table's owner adds or drops its guards (42501). */
+static void
+check_owner(Oid relid)
+{
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER,
+					   get_relkind_objtype(get_rel_relkind(relid)),
+					   get_rel_name(relid));
 }
 
 /* Key column names: 1 to INDEX_MAX_KEYS user columns, no repeats. */
