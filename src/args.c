@@ -678,34 +678,56 @@ json_value_text(const JsonbValue *v, bool as_json)
 }
 
 /*
- * "(a, b)=(1, x)": the key of a call, for error details, in the form
- * PostgreSQL's own unique-violation details use: the columns the arbiter
- * uses and new_row's values for them.
+ * "(a, b)=(1, x)": a key for error details, in the form PostgreSQL's own
+ * unique-violation details use: quoted column names, and each value
+ * through its output function (or "null").  Calls and guards both say
+ * keys this way.
+ */
+char *
+ug_format_key(int n, char *const *names, const Oid *outputs,
+			  const Datum *values, const bool *isnull)
+{
+	StringInfoData cols;
+	StringInfoData vals;
+	int			i;
+
+	initStringInfo(&cols);
+	initStringInfo(&vals);
+	for (i = 0; i < n; i++)
+	{
+		if (i > 0)
+		{
+			appendStringInfoString(&cols, ", ");
+			appendStringInfoString(&vals, ", ");
+		}
+		appendStringInfoString(&cols, quote_identifier(names[i]));
+		appendStringInfoString(&vals, isnull[i] ? "null" :
+							   OidOutputFunctionCall(outputs[i], values[i]));
+	}
+	return psprintf("(%s)=(%s)", cols.data, vals.data);
+}
+
+/*
+ * The key of a call: the columns the arbiter uses and new_row's values
+ * for them.
  */
 char *
 ug_describe_key(const UgTarget *target, const Datum *values, const char *nulls)
 {
-	StringInfoData names;
-	StringInfoData vals;
+	char	   *names[INDEX_MAX_KEYS];
+	Oid			outputs[INDEX_MAX_KEYS];
+	Datum		vals[INDEX_MAX_KEYS];
+	bool		isnull[INDEX_MAX_KEYS];
 	int			i;
 
-	initStringInfo(&names);
-	initStringInfo(&vals);
 	for (i = 0; i < target->nkeyparams; i++)
 	{
 		int			n = target->keyparams[i];
-		const UgParam *p = &target->params[n];
 
-		if (i > 0)
-		{
-			appendStringInfoString(&names, ", ");
-			appendStringInfoString(&vals, ", ");
-		}
-		appendStringInfoString(&names, quote_identifier(p->name));
-		if (nulls[n] == 'n')
-			appendStringInfoString(&vals, "null");
-		else
-			appendStringInfoString(&vals, OidOutputFunctionCall(p->output, values[n]));
+		names[i] = target->params[n].name;
+		outputs[i] = target->params[n].output;
+		vals[i] = values[n];
+		isnull[i] = nulls[n] == 'n';
 	}
-	return psprintf("(%s)=(%s)", names.data, vals.data);
+	return ug_format_key(target->nkeyparams, names, outputs, vals, isnull);
 }

@@ -60,8 +60,9 @@ static void check_row(const UgGuard *guard, SPIPlanPtr plan, Relation rel,
 					  HeapTuple tup, Oid invoker);
 static int	run_check(SPIPlanPtr plan, Datum *values, Snapshot snapshot,
 					  int32 max_conflicts);
+static bool may_read(const UgGuard *guard, Oid invoker);
 static char *describe_key(const UgGuard *guard, Relation rel, HeapTuple tup,
-						  Oid invoker);
+						  bool show);
 
 Datum
 upsert_guard_guard_trigger(PG_FUNCTION_ARGS)
@@ -240,7 +241,8 @@ check_row(const UgGuard *guard, SPIPlanPtr plan, Relation rel, HeapTuple tup,
 					 errmsg("could not serialize access due to a concurrent write under guard \"%s\"",
 							guard->name),
 					 errdetail("%s conflicts with a row of table \"%s\" committed after this transaction's snapshot was taken.",
-							   describe_key(guard, rel, tup, invoker), guard->relname),
+							   describe_key(guard, rel, tup, may_read(guard, invoker)),
+							   guard->relname),
 					 errhint("The transaction might succeed if retried.")));
 		}
 		return;
@@ -248,9 +250,8 @@ check_row(const UgGuard *guard, SPIPlanPtr plan, Relation rel, HeapTuple tup,
 
 	ug_guard_violations++;
 	{
-		char	   *key = describe_key(guard, rel, tup, invoker);
-		bool		show = check_enable_rls(guard->relid, invoker, true) != RLS_ENABLED &&
-			pg_class_aclcheck(guard->relid, invoker, ACL_SELECT) == ACLCHECK_OK;
+		bool		show = may_read(guard, invoker);
+		char	   *key = describe_key(guard, rel, tup, show);
 		char	   *other = show ?
 			SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
 
@@ -290,39 +291,36 @@ run_check(SPIPlanPtr plan, Datum *values, Snapshot snapshot, int32 max_conflicts
 }
 
 /*
- * Key ("a", "b")=(1, x), as unique violations say it; or just "The row"
- * when the writer may not read the table (no SELECT, or row-level
- * security), as PostgreSQL hides a key it may not see.
+ * Whether the writer may read the table, and so be shown its rows and
+ * keys: SELECT on it and no row-level security, as PostgreSQL decides for
+ * a unique violation's detail.
  */
-static char *
-describe_key(const UgGuard *guard, Relation rel, HeapTuple tup, Oid invoker)
+static bool
+may_read(const UgGuard *guard, Oid invoker)
 {
-	StringInfoData names;
-	StringInfoData vals;
+	return check_enable_rls(guard->relid, invoker, true) != RLS_ENABLED &&
+		pg_class_aclcheck(guard->relid, invoker, ACL_SELECT) == ACLCHECK_OK;
+}
+
+/* Key ("a", "b")=(1, x); or "The row" for a writer who may not read it. */
+static char *
+describe_key(const UgGuard *guard, Relation rel, HeapTuple tup, bool show)
+{
+	Oid			outputs[INDEX_MAX_KEYS];
+	Datum		values[INDEX_MAX_KEYS];
+	bool		isnull[INDEX_MAX_KEYS];
 	int			i;
 
-	if (check_enable_rls(guard->relid, invoker, true) == RLS_ENABLED ||
-		pg_class_aclcheck(guard->relid, invoker, ACL_SELECT) != ACLCHECK_OK)
+	if (!show)
 		return pstrdup("The row");
-
-	initStringInfo(&names);
-	initStringInfo(&vals);
 	for (i = 0; i < guard->nkeys; i++)
 	{
-		bool		isnull;
-		Datum		value = heap_getattr(tup, guard->attnums[i],
-										 RelationGetDescr(rel), &isnull);
-		Oid			output;
 		bool		varlena;
 
-		if (i > 0)
-		{
-			appendStringInfoString(&names, ", ");
-			appendStringInfoString(&vals, ", ");
-		}
-		appendStringInfoString(&names, quote_identifier(guard->keynames[i]));
-		getTypeOutputInfo(guard->keytypes[i], &output, &varlena);
-		appendStringInfoString(&vals, isnull ? "null" : OidOutputFunctionCall(output, value));
+		values[i] = heap_getattr(tup, guard->attnums[i], RelationGetDescr(rel),
+								 &isnull[i]);
+		getTypeOutputInfo(guard->keytypes[i], &outputs[i], &varlena);
 	}
-	return psprintf("Key (%s)=(%s)", names.data, vals.data);
+	return psprintf("Key %s", ug_format_key(guard->nkeys, guard->keynames,
+											outputs, values, isnull));
 }

@@ -226,6 +226,8 @@ extern void ug_decode_call(FunctionCallInfo fcinfo, const UgCallKind *kind,
 extern void ug_convert_values(const UgRequest *req, const UgTarget *target,
 							  Datum *values, char *nulls);
 extern int	ug_compare_attnums(const void *a, const void *b);
+extern char *ug_format_key(int n, char *const *names, const Oid *outputs,
+						   const Datum *values, const bool *isnull);
 extern char *ug_describe_key(const UgTarget *target, const Datum *values,
 							 const char *nulls);
 
