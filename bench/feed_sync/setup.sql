@@ -4,8 +4,9 @@
 --
 --   products        the seed's table: UNIQUE (sku) is the invariant
 --   feed_price()    the supplier feed: the price of sku 'SKU-<k>' now
---   update_fires    counts AFTER UPDATE trigger fires; an UNLOGGED
---                   sequence: non-transactional, no WAL
+--   update_fires    counts AFTER UPDATE trigger fires
+--                   (bench/lib/update_fires.sql; products_written()
+--                   advances it)
 --   feed_audit      every row version a committed statement wrote into
 --                   products (sku, price), from an AFTER INSERT OR UPDATE
 --                   trigger; UNLOGGED: no WAL.  The invariant check uses it
@@ -43,7 +44,7 @@ LANGUAGE sql VOLATILE AS $$
                            + k / 1000.0))::numeric(10,2)
 $$;
 
-CREATE UNLOGGED SEQUENCE upsert_guard_race.update_fires;
+\ir ../lib/update_fires.sql
 
 CREATE UNLOGGED TABLE upsert_guard_race.feed_audit (
     sku   text NOT NULL,

@@ -4,8 +4,7 @@
 --
 --   articles        the contested table: UNIQUE (title) is the invariant
 --   update_fires    counts AFTER UPDATE trigger fires (the side effect
---                   seed 001 wants to avoid); an UNLOGGED sequence: cheap,
---                   non-transactional, no row contention, no WAL
+--                   seed 001 wants to avoid; bench/lib/update_fires.sql)
 --   events          failures and "no id" outcomes the scripts record, so
 --                   a failure is a rate over the whole run instead of an
 --                   aborted pgbench client; UNLOGGED: no WAL for its rows
@@ -20,15 +19,7 @@ CREATE TABLE upsert_guard_race.articles (
     content text
 );
 
-CREATE UNLOGGED SEQUENCE upsert_guard_race.update_fires;
-
-CREATE FUNCTION upsert_guard_race.count_update() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM nextval('upsert_guard_race.update_fires');
-    RETURN NULL;
-END
-$$;
+\ir ../lib/update_fires.sql
 
 CREATE TRIGGER articles_count_update
     AFTER UPDATE ON upsert_guard_race.articles

@@ -17,6 +17,9 @@ CREATE TABLE upsert_guard_race.posts (
     highlighted   boolean NOT NULL,
     "postContent" text NOT NULL
 );
+CREATE TRIGGER posts_count_update
+    AFTER UPDATE ON upsert_guard_race.posts
+    FOR EACH ROW EXECUTE FUNCTION upsert_guard_race.count_update();
 CREATE INDEX posts_user_created ON upsert_guard_race.posts ("userId", "createdAt");
 
 CREATE VIEW upsert_guard_race.highlights AS

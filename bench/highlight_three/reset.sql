@@ -43,6 +43,9 @@ CREATE TABLE upsert_guard_race.posts (
 CREATE VIEW upsert_guard_race.highlights AS
     SELECT "userId", "createdAt" FROM upsert_guard_race.posts WHERE highlighted;
 \endif
+CREATE TRIGGER posts_count_update
+    AFTER UPDATE ON upsert_guard_race.posts
+    FOR EACH ROW EXECUTE FUNCTION upsert_guard_race.count_update();
 CREATE INDEX posts_user_created ON upsert_guard_race.posts ("userId", "createdAt");
 
 \if :with_guard

@@ -3,6 +3,8 @@
 -- highlight_7days) share.  Included by their setup.sql, in bench/race's
 -- scratch schema upsert_guard_race, which it drops when the run ends.
 --
+--   update_fires    counts AFTER UPDATE trigger fires (update_fires.sql;
+--                   each reset.sql attaches count_update() to posts)
 --   events          the failures the scripts record (kind 'error' and its
 --                   SQLSTATE), so that a failure is a rate over the whole
 --                   run instead of an aborted pgbench client
@@ -29,6 +31,8 @@
 -- its check and for its row's "createdAt".
 
 SET client_min_messages = warning;
+
+\ir update_fires.sql
 
 -- kind 'error': an INSERT that failed with the SQLSTATE given.
 CREATE UNLOGGED TABLE upsert_guard_race.events (

@@ -20,6 +20,7 @@ RACE_DROP_EXTENSION=
 RACE_TMP=
 RACE_SAMPLER_PID=
 RACE_SAMPLER_FLAG=
+RACE_PGBENCH_PID=
 
 race_log() { printf '== %s\n' "$*" >&2; }
 race_die() { printf 'bench/race: %s\n' "$*" >&2; exit 1; }
@@ -54,6 +55,16 @@ race_connect() {
 race_cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    # pgbench runs in the background (race_pgbench), where a script's
+    # jobs ignore SIGINT: stop it, or its clients would hold their
+    # sessions and the schema could not be dropped.
+    if [ -n "$RACE_PGBENCH_PID" ]; then
+        printf '\n' >&2
+        race_log "stopping pgbench"
+        kill "$RACE_PGBENCH_PID" 2>/dev/null || true
+        wait "$RACE_PGBENCH_PID" 2>/dev/null || true
+        race_wait_idle || true
+    fi
     if [ -n "$RACE_SAMPLER_PID" ]; then
         rm -f "$RACE_SAMPLER_FLAG"
         wait "$RACE_SAMPLER_PID" 2>/dev/null || true
@@ -229,4 +240,52 @@ race_table() {
                 }
             }
         }' "$1"
+}
+
+# Run pgbench (its arguments after the first four) in the background,
+# stdout to OUT and stderr to ERR, with a progress report every second
+# (-P 1, to ERR), and show the latest report while it runs: on a terminal
+# one line rewritten in place, otherwise a line every 5 s.  Sets
+# RACE_PGBENCH_RC to pgbench's exit status.  Ctrl-C stops it
+# (race_cleanup).
+#   race_pgbench TAG DURATION OUT ERR pgbench-arguments...
+race_pgbench() {
+    local tag=$1 secs=$2 out=$3 err=$4 t=0 line tty=
+    shift 4
+    [ -t 2 ] && tty=1
+    PGAPPNAME=$RACE_APPNAME "$RACE_BINDIR/pgbench" -P 1 "$@" >"$out" 2>"$err" &
+    RACE_PGBENCH_PID=$!
+    while kill -0 "$RACE_PGBENCH_PID" 2>/dev/null; do
+        sleep 1
+        t=$((t + 1))
+        line=$(grep '^progress: ' "$err" | tail -n 1 || true)
+        [ -n "$line" ] || continue
+        line="$tag: ${line#progress: } (of $secs s)"
+        if [ -n "$tty" ]; then
+            printf '\r\033[K%s' "${line:0:$(( ${COLUMNS:-100} - 1 ))}" >&2
+        elif [ $((t % 5)) -eq 0 ]; then
+            printf '   %s\n' "$line" >&2
+        fi
+    done
+    [ -n "$tty" ] && printf '\r\033[K' >&2
+    RACE_PGBENCH_RC=0
+    wait "$RACE_PGBENCH_PID" || RACE_PGBENCH_RC=$?
+    RACE_PGBENCH_PID=
+}
+
+# The 99th percentile latency, in milliseconds, of the transactions that
+# pgbench logged (-l) to the files PREFIX.* as succeeded: a latency in
+# microseconds in the third field (a failed transaction has a word there
+# instead).  Prints "-" when there is none.  Removes the files.
+race_p99() {
+    local prefix=$1 p99
+    p99=$(cat "$prefix".* 2>/dev/null | awk '$3 ~ /^[0-9]+$/ { print $3 }' | sort -n \
+          | awk '{ v[NR] = $1 }
+                 END {
+                     if (!NR) { print "-"; exit }
+                     i = int(NR * 0.99); if (i < NR * 0.99) i++   # ceil
+                     printf "%.2f\n", v[i] / 1000
+                 }')
+    rm -f "$prefix".*
+    echo "$p99"
 }

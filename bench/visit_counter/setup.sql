@@ -3,6 +3,8 @@
 -- drops when the run ends.
 --
 --   visits          the seed's table: one row per email, count = visits
+--   update_fires    counts AFTER UPDATE trigger fires
+--                   (bench/lib/update_fires.sql)
 --   events          failures and missing results the scripts record
 --   naive_insert()  the naive script's INSERT, catching the error
 --
@@ -16,6 +18,13 @@ CREATE TABLE upsert_guard_race.visits (
     email text UNIQUE NOT NULL,
     count int NOT NULL
 ) WITH (autovacuum_enabled = off);   -- n_dead_tup: what the run left
+
+\ir ../lib/update_fires.sql
+
+-- Every variant updates: the naive one and the counters count by UPDATE.
+CREATE TRIGGER visits_count_update
+    AFTER UPDATE ON upsert_guard_race.visits
+    FOR EACH ROW EXECUTE FUNCTION upsert_guard_race.count_update();
 
 -- kind: 'error' (sqlstate says which) or 'noid' (a call that succeeded
 -- but returned no row).

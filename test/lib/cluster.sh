@@ -9,7 +9,7 @@
 # the "postgres" user that Debian's packages create.
 
 UG_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap \
-libtap-parser-sourcehandler-pgtap-perl libipc-run-perl make gcc"
+libtap-parser-sourcehandler-pgtap-perl libipc-run-perl make gcc gnuplot-nox"
 
 ug_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
@@ -17,10 +17,11 @@ export PG_CONFIG
 
 ug_log() { printf '== %s\n' "$*" >&2; }
 
-# Install the Debian packages the project needs, if any is missing.
+# Install the Debian packages the project needs (or those named), if any
+# is missing.
 ug_ensure_packages() {
     local missing=() p
-    for p in $UG_PACKAGES; do
+    for p in ${*:-$UG_PACKAGES}; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
             || missing+=("$p")
     done
