@@ -45,7 +45,7 @@ set logscale x 2
 set xlabel 'clients'
 set grid
 set yrange [0:*]
-set key top left font ',10'
+set key bottom right font ',10'
 set title 'tps'
 plot for [i=1:words(variants)] '$data' index (i-1) using 1:2 with linespoints lw 2 pt 7 title word(variants, i)
 unset key

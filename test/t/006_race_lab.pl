@@ -102,6 +102,9 @@ my %expect = (
 		plpgsql_loop => { cure => [], no_update_fires => 1 },
 		select_or_insert => { cure => [], no_update_fires => 1 },
 		select_or_insert_none => { cure => [], no_update_fires => 1 },
+		select_or_insert_share => { cure => [], no_update_fires => 1 },
+		select_or_insert_no_key_update => { cure => [], no_update_fires => 1 },
+		select_or_insert_update => { cure => [], no_update_fires => 1 },
 	},
 	feed_sync => {
 		naive => { luck => [ 'duplicate-key failures and stale rows',
