@@ -268,8 +268,8 @@ race_pgbench() {
         fi
     done
     [ -n "$tty" ] && printf '\r\033[K' >&2
-    RACE_PGBENCH_RC=0
-    wait "$RACE_PGBENCH_PID" || RACE_PGBENCH_RC=$?
+    # shellcheck disable=SC2034  # read by bench/race
+    { RACE_PGBENCH_RC=0; wait "$RACE_PGBENCH_PID" || RACE_PGBENCH_RC=$?; }
     RACE_PGBENCH_PID=
 }
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # test/lib/cluster.sh: shared by test/run and bench/race.
 #
 # Installs what is missing (Debian packages), builds and installs the
@@ -17,11 +18,17 @@ export PG_CONFIG
 
 ug_log() { printf '== %s\n' "$*" >&2; }
 
-# Install the Debian packages the project needs (or those named), if any
-# is missing.
+# Install the Debian packages the project needs, if any is missing.
 ug_ensure_packages() {
+    local wanted
+    read -ra wanted <<<"$UG_PACKAGES"
+    ug_install_missing "${wanted[@]}"
+}
+
+# Install those of the Debian packages named that are missing (as root).
+ug_install_missing() {
     local missing=() p
-    for p in ${*:-$UG_PACKAGES}; do
+    for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
             || missing+=("$p")
     done
@@ -101,6 +108,7 @@ ug_target_database() {
         ug_log "using the database named by PG* variables"
         return 0
     fi
+    # shellcheck disable=SC2034  # read by the scripts that source this file
     UG_THROWAWAY=1
     ug_ensure_packages
     ug_build_install
