@@ -17,7 +17,7 @@ OBJS = \
 	src/batch_rows.o \
 	src/locks.o \
 	src/guard.o \
-	src/guard_check.o
+	src/guard_check.o src/stats.o
 PGFILEDESC = "upsert_guard - race-free select-or-insert, upsert and guards"
 
 EXTENSION = upsert_guard

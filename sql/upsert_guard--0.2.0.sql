@@ -287,3 +287,51 @@ GRANT SELECT ON upsert_guard.guards TO PUBLIC;
 
 COMMENT ON VIEW upsert_guard.guards IS
 'the guards, their tables'' owners, and whether each trigger is installed and enabled';
+
+-------------------------------------------------------------------------
+-- Race counters: per call kind, in this backend and (with upsert_guard in
+-- shared_preload_libraries) in the whole cluster.  Not transactional.
+-------------------------------------------------------------------------
+
+CREATE FUNCTION upsert_guard.backend_stats(
+    OUT call text, OUT calls bigint, OUT found bigint, OUT inserted bigint,
+    OUT updated bigint, OUT unchanged bigint, OUT retries bigint,
+    OUT exhausted bigint, OUT waits bigint, OUT violations bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'upsert_guard_backend_stats'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL RESTRICTED SECURITY INVOKER;
+
+COMMENT ON FUNCTION upsert_guard.backend_stats() IS
+'this backend''s upsert_guard counters, one row per call kind and one for guard checks';
+
+CREATE FUNCTION upsert_guard.cluster_stats(
+    missing_ok boolean DEFAULT false,
+    OUT call text, OUT calls bigint, OUT found bigint, OUT inserted bigint,
+    OUT updated bigint, OUT unchanged bigint, OUT retries bigint,
+    OUT exhausted bigint, OUT waits bigint, OUT violations bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'upsert_guard_cluster_stats'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL SAFE SECURITY INVOKER;
+
+COMMENT ON FUNCTION upsert_guard.cluster_stats(boolean) IS
+'every backend''s upsert_guard counters since the server started; needs upsert_guard in shared_preload_libraries (missing_ok: no rows without it)';
+
+CREATE FUNCTION upsert_guard.reset_stats()
+RETURNS void
+AS 'MODULE_PATHNAME', 'upsert_guard_reset_stats'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER;
+
+REVOKE ALL ON FUNCTION upsert_guard.reset_stats() FROM PUBLIC;
+
+COMMENT ON FUNCTION upsert_guard.reset_stats() IS
+'zero this backend''s upsert_guard counters and the cluster-wide ones; not granted to PUBLIC';
+
+CREATE VIEW upsert_guard.stats AS
+SELECT 'backend'::text AS scope, s.* FROM upsert_guard.backend_stats() AS s
+UNION ALL
+SELECT 'cluster'::text, s.* FROM upsert_guard.cluster_stats(true) AS s;
+
+GRANT SELECT ON upsert_guard.stats TO PUBLIC;
+
+COMMENT ON VIEW upsert_guard.stats IS
+'upsert_guard counters of this backend (scope backend) and, when preloaded, of the cluster (scope cluster)';

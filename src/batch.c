@@ -79,6 +79,7 @@ static const UgCallKind upsert_from_outcomes = {
 };
 
 static Datum run_batch(const UgCallKind *kind, const UgRequest *req, void *arg);
+static void count_rows(const BatchResult *res, bool per_row);
 static int	read_round(BatchResult *res, const UgTarget *target, int attempt,
 					   Datum *pending);
 static void refuse_bad_key(const UgTarget *target, int64 nullkey, int64 outside);
@@ -140,6 +141,7 @@ batch_call(FunctionCallInfo fcinfo, const UgCallKind *kind)
 		fcinfo->args[1].value = res.rows;
 	}
 	(void) ug_guarded_call(fcinfo, kind, run_batch, &res);
+	count_rows(&res, kind->per_row);
 
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	tupdesc = CreateTupleDescCopy(tupdesc);
@@ -176,6 +178,23 @@ batch_call(FunctionCallInfo fcinfo, const UgCallKind *kind)
 	return (Datum) 0;
 }
 
+/* A finished batch's rows in the stats: inserted, updated, unchanged. */
+static void
+count_rows(const BatchResult *res, bool per_row)
+{
+	int64		counts[4] = {0};
+	int64		i;
+
+	if (per_row)
+		for (i = 0; i < res->nrows; i++)
+			counts[res->outcomes[i]]++;
+	else
+		memcpy(counts, res->counts, sizeof(counts));
+	ug_stat_add(UG_STAT_BATCH, UG_STAT_INSERTED, counts[ROW_INSERTED]);
+	ug_stat_add(UG_STAT_BATCH, UG_STAT_UPDATED, counts[ROW_UPDATED]);
+	ug_stat_add(UG_STAT_BATCH, UG_STAT_UNCHANGED, counts[ROW_UNCHANGED]);
+}
+
 /*
  * The rounds: run the batch statement for the rows still pending, until
  * none is, or give up.
@@ -197,11 +216,14 @@ run_batch(const UgCallKind *kind, const UgRequest *req, void *arg)
 	nulls[0] = res->rows ? ' ' : 'n';
 	nulls[1] = 'n';				/* first round: every row */
 
+	ug_stat_add(UG_STAT_BATCH, UG_STAT_CALLS, 1);
 	for (attempt = 1; attempt <= ug_max_attempts; attempt++)
 	{
 		int			rc;
 
 		CHECK_FOR_INTERRUPTS();
+		if (attempt > 1)
+			ug_stat_add(UG_STAT_BATCH, UG_STAT_RETRIES, 1);
 		rc = SPI_execute_plan(plans.select_plan, values, nulls, false, 0);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "unexpected SPI result: %s", SPI_result_code_string(rc));
@@ -210,6 +232,7 @@ run_batch(const UgCallKind *kind, const UgRequest *req, void *arg)
 		nulls[1] = ' ';
 	}
 
+	ug_stat_add(UG_STAT_BATCH, UG_STAT_EXHAUSTED, 1);
 	ug_give_up(kind, plans.target,
 			   psprintf("of row %lld of the batch", (long long) first_ord(values[1])));
 	return (Datum) 0;			/* not reached */

@@ -182,19 +182,27 @@ run_call(const UgCallKind *kind, const UgRequest *req, void *arg)
 	char	   *nulls = palloc(sizeof(char) * Max(plans.target->nparams, 1));
 	Datum		row;
 	int			attempt;
+	UgStatCall	stat = ug_stat_call(kind->kind);
 
 	ug_convert_values(req, plans.target, values, nulls);
 	check_key_not_null(plans.target, nulls);
 	if (plans.check_plan != NULL)
 		check_key_exists(&plans, values, nulls);
 
+	ug_stat_add(stat, UG_STAT_CALLS, 1);
 	for (attempt = 1; attempt <= ug_max_attempts; attempt++)
 	{
 		CHECK_FOR_INTERRUPTS();
+		if (attempt > 1)
+			ug_stat_add(stat, UG_STAT_RETRIES, 1);
 		if (kind->round(&plans, values, nulls, outcome, &row))
+		{
+			ug_stat_add(stat, ug_stat_outcome(*outcome), 1);
 			return row;
+		}
 	}
 
+	ug_stat_add(stat, UG_STAT_EXHAUSTED, 1);
 	ug_give_up(kind, plans.target, ug_describe_key(plans.target, values, nulls));
 	return (Datum) 0;			/* not reached */
 }

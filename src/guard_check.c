@@ -48,8 +48,6 @@
 PG_FUNCTION_INFO_V1(upsert_guard_guard_trigger);
 
 /*---- counters, per backend ----*/
-uint64		ug_guard_lock_waits = 0;
-uint64		ug_guard_violations = 0;
 
 static void check_trigger_call(FunctionCallInfo fcinfo);
 static void enforce(TriggerData *td, Oid invoker, int save_sec);
@@ -112,6 +110,7 @@ enforce(TriggerData *td, Oid invoker, int save_sec)
 	int			nkeys = 0;
 	bool		new_has_key = false;
 
+	ug_stat_add(UG_STAT_GUARD, UG_STAT_CALLS, 1);
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		newtup = td->tg_trigtuple;
 	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
@@ -200,7 +199,7 @@ lock_keys(uint64 *keys, int nkeys)
 			continue;
 		if (!ug_lock_take(keys[i], false))
 		{
-			ug_guard_lock_waits++;
+			ug_stat_add(UG_STAT_GUARD, UG_STAT_WAITS, 1);
 			(void) ug_lock_take(keys[i], true);
 		}
 	}
@@ -235,7 +234,7 @@ check_row(const UgGuard *guard, SPIPlanPtr plan, Relation rel, HeapTuple tup,
 	{
 		if (!visible)
 		{
-			ug_guard_violations++;
+			ug_stat_add(UG_STAT_GUARD, UG_STAT_VIOLATIONS, 1);
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 					 errmsg("could not serialize access due to a concurrent write under guard \"%s\"",
@@ -248,7 +247,7 @@ check_row(const UgGuard *guard, SPIPlanPtr plan, Relation rel, HeapTuple tup,
 		return;
 	}
 
-	ug_guard_violations++;
+	ug_stat_add(UG_STAT_GUARD, UG_STAT_VIOLATIONS, 1);
 	{
 		bool		show = may_read(guard, invoker);
 		char	   *key = describe_key(guard, rel, tup, show);

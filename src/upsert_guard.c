@@ -18,6 +18,7 @@ _PG_init(void)
 {
 	ug_plancache_init();
 	ug_call_init();
+	ug_stats_init();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("upsert_guard");

@@ -18,6 +18,8 @@
  *	  guard		a rule on a table enforced by a trigger: key columns, a
  *				condition over "new" and "other", max_conflicts (guard.c
  *				declares, guard_check.c enforces, locks.c locks)
+ *	  stats		race counters per call kind, per backend and (preloaded)
+ *				cluster-wide (stats.c)
  *
  *-------------------------------------------------------------------------
  */
@@ -267,9 +269,35 @@ extern UgGuard *ug_build_guard(const char *name, Oid relid, Oid trigrelid,
 extern char *ug_relation_qualified(Oid relid);
 extern Oid	ug_relation_owner(Oid relid);
 
-/* guard_check.c */
-extern uint64 ug_guard_lock_waits;
-extern uint64 ug_guard_violations;
+/* stats.c: the rows and columns of upsert_guard.backend_stats() */
+typedef enum UgStatCall
+{
+	UG_STAT_SELECT_OR_INSERT,
+	UG_STAT_IDEMPOTENT_UPSERT,
+	UG_STAT_INCREMENT,
+	UG_STAT_BATCH,				/* idempotent_upsert_batch and _from */
+	UG_STAT_GUARD,				/* rows a guard's trigger checked */
+	UG_STAT_NCALLS
+} UgStatCall;
+
+typedef enum UgStatCounter
+{
+	UG_STAT_CALLS,
+	UG_STAT_FOUND,
+	UG_STAT_INSERTED,
+	UG_STAT_UPDATED,
+	UG_STAT_UNCHANGED,
+	UG_STAT_RETRIES,			/* rounds after a call's first */
+	UG_STAT_EXHAUSTED,			/* calls that gave up after max_attempts */
+	UG_STAT_WAITS,				/* guard checks that waited for a key's lock */
+	UG_STAT_VIOLATIONS,			/* rows a guard refused (23P01 or 40001) */
+	UG_STAT_NCOUNTERS
+} UgStatCounter;
+
+extern void ug_stats_init(void);
+extern void ug_stat_add(UgStatCall call, UgStatCounter counter, uint64 n);
+extern UgStatCall ug_stat_call(UgKind kind);
+extern UgStatCounter ug_stat_outcome(const char *outcome);
 
 /* call.c */
 typedef Datum (*UgBody) (const UgCallKind *kind, const UgRequest *req, void *arg);

@@ -33,6 +33,8 @@ SELECT is(
           'upsert_guard._batch_rows_support(internal)',
           'upsert_guard._guard_trigger()',
           'upsert_guard.add_guard(text,regclass,text[],text,integer)',
+          'upsert_guard.backend_stats()',
+          'upsert_guard.cluster_stats(boolean)',
           'upsert_guard.drop_guard(text,boolean)',
           'upsert_guard.idempotent_upsert(anyelement,jsonb,text[],text[],text)',
           'upsert_guard.idempotent_upsert_batch(anyelement,jsonb,text[],text[],text)',
@@ -44,10 +46,11 @@ SELECT is(
           'upsert_guard.increment_outcome(anyelement,jsonb,jsonb,text[],text)',
           'upsert_guard.lock(text,"any")',
           'upsert_guard.lock_key(text,"any")',
+          'upsert_guard.reset_stats()',
           'upsert_guard.select_or_insert(anyelement,jsonb,text[],text,text)',
           'upsert_guard.select_or_insert_outcome(anyelement,jsonb,text[],text,text)',
           'upsert_guard.try_lock(text,"any")'],
-    'the schema has these ten calls, five guard and lock functions (pgtap_guard tests them), three internal ones, and no others');
+    'the schema has these ten calls, five guard and lock functions (pgtap_guard tests them), three statistics functions (stats tests them), three internal ones, and no others');
 SELECT function_returns('upsert_guard', 'select_or_insert',
     ARRAY['anyelement', 'jsonb', 'text[]', 'text', 'text'], 'anyelement',
     'select_or_insert returns anyelement');
@@ -85,15 +88,16 @@ SELECT is(
                       ORDER BY p.proname)
        FROM pg_proc p WHERE p.pronamespace = 'upsert_guard'::regnamespace
         AND p.proname NOT LIKE '\_%'),
-    ARRAY['add_guard:false:u', 'drop_guard:false:u',
+    ARRAY['add_guard:false:u', 'backend_stats:false:r', 'cluster_stats:false:s',
+          'drop_guard:false:u',
           'idempotent_upsert:false:u', 'idempotent_upsert_batch:false:u',
           'idempotent_upsert_batch_outcomes:false:u', 'idempotent_upsert_from:false:u',
           'idempotent_upsert_from_outcomes:false:u', 'idempotent_upsert_outcome:false:u',
           'increment:false:u', 'increment_outcome:false:u',
-          'lock:false:u', 'lock_key:false:s',
+          'lock:false:u', 'lock_key:false:s', 'reset_stats:false:u',
           'select_or_insert:false:u', 'select_or_insert_outcome:false:u',
           'try_lock:false:u'],
-    'all are CALLED ON NULL INPUT (a NULL is an error, not a silent NULL) and PARALLEL UNSAFE, but lock_key, which only computes');
+    'all are CALLED ON NULL INPUT (a NULL is an error, not a silent NULL) and PARALLEL UNSAFE, but lock_key, which only computes, and the statistics readers (backend_stats restricted to the leader, whose counters they are)');
 
 --
 -- The extension, its schema and its GUC.
