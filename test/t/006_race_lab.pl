@@ -20,6 +20,11 @@
 #    only while the 1,000 products are created) are reported with their
 #    counts, not asserted.
 #
+# The server preloads upsert_guard, so the report carries its cluster-wide
+# counters, and they must agree with the run: a variant that calls
+# upsert_guard once per transaction counts exactly that many calls (the
+# others none), and a guard's refusals are the 23P01 failures.
+#
 # Last, a two-point sweep of one scenario must draw its chart (gnuplot).
 
 use strict;
@@ -36,7 +41,8 @@ my $race = getcwd() . '/bench/race';
 
 my $node = PostgreSQL::Test::Cluster->new('race_lab');
 $node->init;
-$node->append_conf('postgresql.conf', "max_connections = 40\n");
+$node->append_conf('postgresql.conf',
+	"max_connections = 40\nshared_preload_libraries = 'upsert_guard'\n");
 $node->start;
 
 # Runs bench/race with the given options against the node; returns its
@@ -100,23 +106,23 @@ my %expect = (
 		cte => { breaks => [ 'returns no id for some calls', sub { $_[0]{no_id_calls} } ] },
 		do_update => { breaks => [ 'fires the UPDATE trigger', sub { $_[0]{update_trigger_fires} } ] },
 		plpgsql_loop => { cure => [], no_update_fires => 1 },
-		select_or_insert => { cure => [], no_update_fires => 1 },
-		select_or_insert_none => { cure => [], no_update_fires => 1 },
-		select_or_insert_share => { cure => [], no_update_fires => 1 },
-		select_or_insert_no_key_update => { cure => [], no_update_fires => 1 },
-		select_or_insert_update => { cure => [], no_update_fires => 1 },
+		select_or_insert => { cure => [], no_update_fires => 1, one_call => 1 },
+		select_or_insert_none => { cure => [], no_update_fires => 1, one_call => 1 },
+		select_or_insert_share => { cure => [], no_update_fires => 1, one_call => 1 },
+		select_or_insert_no_key_update => { cure => [], no_update_fires => 1, one_call => 1 },
+		select_or_insert_update => { cure => [], no_update_fires => 1, one_call => 1 },
 	},
 	feed_sync => {
 		naive => { luck => [ 'duplicate-key failures and stale rows',
 			sub { (failures($_[0])->{23505} // 0) + $_[0]{violations} } ] },
 		do_update => { breaks => [ 'writes a row version for content that did not change',
 			sub { $_[0]{update_trigger_fires} > $_[0]{row_versions_needed} } ] },
-		idempotent_upsert => { cure => [], writes_only_changes => 1 },
+		idempotent_upsert => { cure => [], writes_only_changes => 1, one_call => 1 },
 	},
 	visit_counter => {
 		naive => { breaks => [ 'loses increments', sub { $_[0]{lost_increments} } ] },
 		do_update => { cure => [] },
-		increment => { cure => [] },
+		increment => { cure => [], one_call => 1 },
 	},
 	highlight_week => {
 		naive => { breaks => [ 'admits posts the rule refuses', sub { $_[0]{violations} } ] },
@@ -180,6 +186,20 @@ for my $scenario (sort keys %expect)
 		{
 			cmp_ok($r->{update_trigger_fires}, '<=', $r->{row_versions_needed},
 				"$name: updates no more rows than the feed changed");
+		}
+		if ($e->{one_call})
+		{
+			is($r->{ug_calls}, $r->{transactions},
+				"$name: upsert_guard counted one call per transaction");
+		}
+		elsif ($variant ne 'guard')
+		{
+			is($r->{ug_calls}, 0, "$name: upsert_guard counted no call");
+		}
+		if ($variant eq 'guard')
+		{
+			is($r->{guard_refusals}, failures($r)->{'23P01'} // 0,
+				"$name: the guard's refusals are the 23P01 failures");
 		}
 		if (my $b = $e->{breaks})
 		{
