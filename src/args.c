@@ -205,6 +205,21 @@ decode_rows(FunctionCallInfo fcinfo, UgRequest *req)
 	}
 }
 
+/* The argument that gives a call's column values, for messages. */
+const char *
+ug_row_argument(UgKind kind)
+{
+	switch (kind)
+	{
+		case UG_UPSERT_ROWS:
+			return "rows";
+		case UG_UPSERT_FROM:
+			return "source";
+		default:
+			return "new_row";
+	}
+}
+
 /*
  * source (idempotent_upsert_from): a relation whose columns, matched by
  * name, are columns of the table.
@@ -221,7 +236,12 @@ decode_source(FunctionCallInfo fcinfo, UgRequest *req)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("argument \"source\" must not be null")));
 	req->source = PG_GETARG_OID(ARG_NEW_ROW);
-	src = relation_open(req->source, AccessShareLock);
+	src = try_relation_open(req->source, AccessShareLock);
+	if (src == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", req->source),
+				 errdetail("Argument \"source\" names no relation.")));
 	desc = RelationGetDescr(src);
 	req->columns = palloc0(sizeof(UgColumnValue) * Max(desc->natts, 1));
 	for (i = 0; i < desc->natts; i++)
@@ -356,8 +376,9 @@ decode_conflict(FunctionCallInfo fcinfo, int argno, UgRequest *req)
 		if (!in_new_row(req, attnums[i]) && !empty_batch(req))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("conflict column \"%s\" has no value in argument \"new_row\"",
-							get_attname(req->relid, attnums[i], false)),
+					 errmsg("conflict column \"%s\" has no value in argument \"%s\"",
+							get_attname(req->relid, attnums[i], false),
+							ug_row_argument(req->kind)),
 					 errdetail("The existing row is looked up by the values of the conflict columns.")));
 		req->conflict[i] = attnums[i];
 	}
@@ -389,9 +410,11 @@ decode_update_columns(FunctionCallInfo fcinfo, int argno, UgRequest *req)
 		if (!in_new_row(req, attnums[i]) && !empty_batch(req))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("update column \"%s\" has no value in argument \"new_row\"",
-							get_attname(req->relid, attnums[i], false)),
-					 errdetail("An existing row is updated to the values new_row gives.")));
+					 errmsg("update column \"%s\" has no value in argument \"%s\"",
+							get_attname(req->relid, attnums[i], false),
+							ug_row_argument(req->kind)),
+					 errdetail("An existing row is updated to the values %s gives.",
+							   ug_row_argument(req->kind))));
 		req->changes[i].attnum = attnums[i];
 	}
 	req->nchanges = n;
@@ -433,6 +456,12 @@ decode_arbiter(FunctionCallInfo fcinfo, int argno, UgRequest *req)
 				 errmsg("arguments \"conflict\" and \"arbiter\" cannot both be given"),
 				 errhint("Name either the conflict columns or the unique index.")));
 	req->arbiter = TextDatumGetCString(PG_GETARG_DATUM(argno));
+	if (req->arbiter[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("table \"%s\" has no unique index or unique constraint named \"\"",
+						req->relname),
+				 errdetail("An empty name names nothing.")));
 	if (strlen(req->arbiter) >= NAMEDATALEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

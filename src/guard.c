@@ -37,6 +37,7 @@
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
 #include "storage/lmgr.h"
@@ -60,6 +61,7 @@ static Oid	check_guarded_table(Oid relid);
 static void check_owner(Oid relid);
 static int	decode_key_columns(ArrayType *arr, Oid relid, char **names);
 static void check_condition_is_expression(const char *conflict);
+static bool find_param_ref(Node *node, void *context);
 static void condition_error_callback(void *arg);
 static void validate_existing_rows(UgGuard *guard);
 static Oid	definitions_owner(void);
@@ -535,6 +537,18 @@ check_condition_is_expression(const char *conflict)
 			s->distinctClause == NIL && s->intoClause == NULL &&
 			s->valuesLists == NIL;
 	}
+	if (ok)
+	{
+		ParamRef   *param = NULL;
+
+		(void) find_param_ref(linitial(((SelectStmt *) ((RawStmt *) linitial(raw))->stmt)->targetList),
+							  &param);
+		if (param != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_PARAMETER),
+					 errmsg("there is no parameter $%d in a guard condition", param->number),
+					 errdetail("The condition refers to the rows as \"new\" and \"other\"; it has no parameters.")));
+	}
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
@@ -542,6 +556,20 @@ check_condition_is_expression(const char *conflict)
 				 errdetail("The condition is a boolean expression over \"new\" "
 						   "(the row written) and \"other\" (another row with "
 						   "the same key).")));
+}
+
+/* The first parameter reference ($n) in a raw expression tree, if any. */
+static bool
+find_param_ref(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, ParamRef))
+	{
+		*(ParamRef **) context = (ParamRef *) node;
+		return true;
+	}
+	return raw_expression_tree_walker(node, find_param_ref, context);
 }
 
 /*

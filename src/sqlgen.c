@@ -508,7 +508,8 @@ ug_sql_batch(const UgTarget *target)
 							   " o.same, o.n AS old FROM (SELECT pg_catalog.count(*) AS n,"
 							   " pg_catalog.count(*) FILTER (WHERE NOT differs) AS same FROM old) AS o)"
 							   " SELECT n.ins, n.upd, n.same,"
-							   " CASE WHEN n.ins + n.upd + n.same OPERATOR(pg_catalog.<>) n.old + f.n"
+							   " CASE WHEN (n.ins OPERATOR(pg_catalog.+) n.upd OPERATOR(pg_catalog.+) n.same)"
+							   " OPERATOR(pg_catalog.<>) (n.old OPERATOR(pg_catalog.+) f.n)"
 							   " THEN (SELECT pg_catalog.array_agg(ord) FROM res WHERE o IS NULL) END,"
 							   " f.nullkey, f.outside, ");
 		appendStringInfo(&buf, "%s FROM n, f", given);

@@ -394,8 +394,9 @@ fill_keys(Relation rel, UgTarget *target, const UniqueIndex *arbiter)
 		if (p < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("column \"%s\" has no value in argument \"new_row\"",
-							get_attname(RelationGetRelid(rel), a, false)),
+					 errmsg("column \"%s\" has no value in argument \"%s\"",
+							get_attname(RelationGetRelid(rel), a, false),
+							ug_row_argument(target->kind)),
 					 errdetail("Unique index \"%s\" uses the column, so the key of the row depends on it.",
 							   RelationGetRelationName(irel))));
 		target->keyparams[target->nkeyparams++] = p;

@@ -232,6 +232,7 @@ extern char *ug_format_key(int n, char *const *names, const Oid *outputs,
 						   const Datum *values, const bool *isnull);
 extern char *ug_describe_key(const UgTarget *target, const Datum *values,
 							 const char *nulls);
+extern const char *ug_row_argument(UgKind kind);
 
 /* target.c */
 extern UgTarget *ug_build_target(const UgRequest *req);
