@@ -155,7 +155,10 @@ note "idempotent_upsert_batch: $batches batches, by client: "
             FROM (SELECT client, count(*) AS n FROM batches GROUP BY client) s});
 like($stdout, qr/^number of transactions actually processed: $batches$/m,
 	'idempotent_upsert_batch: one batch logged per pgbench transaction');
-cmp_ok($batches, '>=', 10, 'idempotent_upsert_batch: at least 10 batches ran');
+# enough that each client's batches overlapped the other's in opposite
+# order more than once (the control deadlocked on fewer); 4, not more, so
+# the ASan build (test/asan), several times slower, passes too
+cmp_ok($batches, '>=', 4, 'idempotent_upsert_batch: at least 4 batches ran');
 is( query(q{SELECT count(DISTINCT client) FROM batches WHERE updated > 0}),
 	2, 'idempotent_upsert_batch: both clients updated rows');
 is( query(
