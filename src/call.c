@@ -62,17 +62,22 @@ ug_call_init(void)
 }
 
 /*
- * Set search_path to "pg_catalog, pg_temp" until AtEOXact_GUC(true, level)
- * with the level returned (or the (sub)transaction's end): what user SQL
- * we parse (an arbiter's expressions, a guard's condition) is parsed and
- * planned under it, so the caller's search_path cannot redirect a name.
+ * Set search_path to "pg_catalog, pg_temp" and standard_conforming_strings
+ * on, until AtEOXact_GUC(true, level) with the level returned (or the
+ * (sub)transaction's end): what user SQL we parse (an arbiter's
+ * expressions, a guard's condition) is parsed and planned under them, so
+ * the caller's search_path cannot redirect a name, nor the caller's
+ * string syntax change what a literal in it says.
  */
 int
-ug_fixed_search_path(void)
+ug_fixed_parser_settings(void)
 {
 	int			level = NewGUCNestLevel();
 
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("standard_conforming_strings", "on",
 							 PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	return level;
@@ -115,7 +120,7 @@ ug_guarded_call(FunctionCallInfo fcinfo, const UgCallKind *kind,
 	 */
 	if (req.arbiter != NULL)
 	{
-		guc_nest = ug_fixed_search_path();
+		guc_nest = ug_fixed_parser_settings();
 	}
 
 	/* pinned from before the plans are fetched until the last one ran */

@@ -40,6 +40,7 @@
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
+#include "parser/scanner.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -62,6 +63,7 @@ static void check_owner(Oid relid);
 static int	decode_key_columns(ArrayType *arr, Oid relid, char **names);
 static void check_condition_is_expression(const char *conflict);
 static bool find_param_ref(Node *node, void *context);
+static bool parentheses_nest(const char *text);
 static void condition_error_callback(void *arg);
 static void validate_existing_rows(UgGuard *guard);
 static Oid	definitions_owner(void);
@@ -110,11 +112,11 @@ upsert_guard_add_guard(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_conflicts must not be negative")));
-	check_condition_is_expression(conflict);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	guc_nest = ug_fixed_search_path();
+	guc_nest = ug_fixed_parser_settings();
+	check_condition_is_expression(conflict);
 
 	/* two calls adding the same name: the second waits, then sees it */
 	{
@@ -201,7 +203,7 @@ upsert_guard_drop_guard(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	guc_nest = ug_fixed_search_path();
+	guc_nest = ug_fixed_parser_settings();
 
 	if (SPI_execute_with_args("SELECT table_name FROM " DEFINITIONS
 							  " WHERE guard OPERATOR(pg_catalog.=) $1",
@@ -524,6 +526,18 @@ check_condition_is_expression(const char *conflict)
 	raw = raw_parser(psprintf("SELECT (\n%s\n)", conflict), RAW_PARSE_DEFAULT);
 	error_context_stack = errcb.previous;
 
+	/*
+	 * The check embeds the condition as "... AND (\n<it>\n)": text that
+	 * closes our parenthesis and opens one of its own, "true) OR (true",
+	 * parses as one expression above but would escape the AND there.  No
+	 * parenthesis of the condition may close one it did not open.
+	 */
+	if (!parentheses_nest(conflict))
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("guard condition must be a single SQL expression"),
+				 errdetail("A closing parenthesis in the condition has no opening one before it.")));
+
 	if (list_length(raw) == 1 && IsA(((RawStmt *) linitial(raw))->stmt, SelectStmt))
 	{
 		SelectStmt *s = (SelectStmt *) ((RawStmt *) linitial(raw))->stmt;
@@ -556,6 +570,34 @@ check_condition_is_expression(const char *conflict)
 				 errdetail("The condition is a boolean expression over \"new\" "
 						   "(the row written) and \"other\" (another row with "
 						   "the same key).")));
+}
+
+/*
+ * Whether every ')' token of the text closes a '(' token before it.
+ * Tokens, from PostgreSQL's own scanner: parentheses inside string
+ * literals, quoted identifiers and comments are none.  Called after the
+ * text parsed, so it scans.
+ */
+static bool
+parentheses_nest(const char *text)
+{
+	core_yy_extra_type extra;
+	core_YYSTYPE yylval;
+	YYLTYPE		yylloc;
+	core_yyscan_t scanner;
+	int			depth = 0;
+	int			token;
+
+	scanner = scanner_init(text, &extra, &ScanKeywords, ScanKeywordTokens);
+	while ((token = core_yylex(&yylval, &yylloc, scanner)) != 0)
+	{
+		if (token == '(')
+			depth++;
+		else if (token == ')' && --depth < 0)
+			break;
+	}
+	scanner_finish(scanner);
+	return depth >= 0;
 }
 
 /* The first parameter reference ($n) in a raw expression tree, if any. */

@@ -167,7 +167,21 @@ ug_plancache_get(const UgRequest *req)
 	if (!entry->valid || !plans_valid(entry))
 	{
 		retire_entry(entry);
-		build_entry(entry, req);
+		/*
+		 * A request the catalog refuses (an unknown arbiter, a generated
+		 * column in new_row...) must not leave its entry behind: the keys
+		 * of refused requests are unbounded.
+		 */
+		PG_TRY();
+		{
+			build_entry(entry, req);
+		}
+		PG_CATCH();
+		{
+			hash_search(plan_cache, &key, HASH_REMOVE, NULL);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
 	}
 
 	result.target = entry->target;

@@ -305,7 +305,7 @@ typedef Datum (*UgBody) (const UgCallKind *kind, const UgRequest *req, void *arg
 
 extern int	ug_max_attempts;
 extern void ug_call_init(void);
-extern int	ug_fixed_search_path(void);
+extern int	ug_fixed_parser_settings(void);
 extern Datum ug_guarded_call(FunctionCallInfo fcinfo, const UgCallKind *kind,
 							 UgBody body, void *arg);
 extern void ug_give_up(const UgCallKind *kind, const UgTarget *target,

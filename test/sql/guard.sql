@@ -163,6 +163,20 @@ INSERT INTO guard_test.tags VALUES ('RED', 1);
 INSERT INTO guard_test.posts VALUES (9, '2026-11-20', true, 'x'), (9, '2026-11-21', true, 'y');
 \echo SQLSTATE :SQLSTATE
 SET search_path = guard_test, public;
+-- Nor does the writer's string syntax: a backslash in the condition's
+-- literal means a backslash for every writer, standard_conforming_strings
+-- off included.
+CREATE TABLE paths (owner int, path text);
+SELECT upsert_guard.add_guard('one_backslash_path', 'paths', '{owner}',
+    $$new.path = 'a\b' AND other.path = 'a\b'$$);
+INSERT INTO paths VALUES (1, E'a\\b');
+SET standard_conforming_strings = off;
+INSERT INTO paths VALUES (1, E'a\\b');
+\echo SQLSTATE :SQLSTATE
+RESET standard_conforming_strings;
+SELECT count(*) AS paths FROM paths;
+SELECT upsert_guard.drop_guard('one_backslash_path');
+DROP TABLE paths;
 
 --
 -- Misuse.
@@ -216,6 +230,14 @@ SELECT upsert_guard.add_guard('g', 'posts', '{userId}', 'true) FROM pg_class WHE
 \echo SQLSTATE :SQLSTATE
 SELECT upsert_guard.add_guard('g', 'posts', '{userId}', 'true), (false');
 \echo SQLSTATE :SQLSTATE
+-- one expression alone, but it would close the check's own parenthesis
+-- and escape the key match: refused
+SELECT upsert_guard.add_guard('g', 'posts', '{userId}', 'true) OR (true');
+\echo SQLSTATE :SQLSTATE
+-- parentheses in literals, quoted names and comments are not counted
+SELECT upsert_guard.add_guard('g', 'posts', '{userId}',
+    $$'x) OR (y' <> '' AND new."postContent" = other."postContent" -- ) OR (true$$);
+SELECT upsert_guard.drop_guard('g');
 SELECT upsert_guard.add_guard('g', 'posts', '{userId}', 'true /*');
 \echo SQLSTATE :SQLSTATE
 SELECT upsert_guard.add_guard('g', 'posts', '{userId}', 'new.nope');
