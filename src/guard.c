@@ -516,6 +516,7 @@ static void
 check_condition_is_expression(const char *conflict)
 {
 	List	   *raw;
+	SelectStmt *s = NULL;
 	bool		ok = false;
 	ErrorContextCallback errcb;
 
@@ -540,7 +541,7 @@ check_condition_is_expression(const char *conflict)
 
 	if (list_length(raw) == 1 && IsA(((RawStmt *) linitial(raw))->stmt, SelectStmt))
 	{
-		SelectStmt *s = (SelectStmt *) ((RawStmt *) linitial(raw))->stmt;
+		s = (SelectStmt *) ((RawStmt *) linitial(raw))->stmt;
 
 		ok = s->op == SETOP_NONE && list_length(s->targetList) == 1 &&
 			s->fromClause == NIL && s->whereClause == NULL &&
@@ -555,8 +556,7 @@ check_condition_is_expression(const char *conflict)
 	{
 		ParamRef   *param = NULL;
 
-		(void) find_param_ref(linitial(((SelectStmt *) ((RawStmt *) linitial(raw))->stmt)->targetList),
-							  &param);
+		(void) find_param_ref(linitial(s->targetList), &param);
 		if (param != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_PARAMETER),
@@ -575,8 +575,8 @@ check_condition_is_expression(const char *conflict)
 /*
  * Whether every ')' token of the text closes a '(' token before it.
  * Tokens, from PostgreSQL's own scanner: parentheses inside string
- * literals, quoted identifiers and comments are none.  Called after the
- * text parsed, so it scans.
+ * literals, quoted identifiers and comments are none.  Called once the
+ * condition has parsed, so the scanner meets no error of its own.
  */
 static bool
 parentheses_nest(const char *text)
