@@ -232,7 +232,6 @@ run_batch(const UgCallKind *kind, const UgRequest *req, void *arg)
 		nulls[1] = ' ';
 	}
 
-	ug_stat_add(UG_STAT_BATCH, UG_STAT_EXHAUSTED, 1);
 	ug_give_up(kind, plans.target,
 			   psprintf("of row %lld of the batch", (long long) first_ord(values[1])));
 	return (Datum) 0;			/* not reached */

@@ -207,7 +207,6 @@ run_call(const UgCallKind *kind, const UgRequest *req, void *arg)
 		}
 	}
 
-	ug_stat_add(stat, UG_STAT_EXHAUSTED, 1);
 	ug_give_up(kind, plans.target, ug_describe_key(plans.target, values, nulls));
 	return (Datum) 0;			/* not reached */
 }
@@ -305,11 +304,12 @@ check_key_exists(const UgPlans *plans, Datum *values, const char *nulls)
  * deleting it again), which a retry of the transaction may get past:
  * 40001.  If row-level security hides rows from the caller, it is more
  * likely the insert meeting a row the caller may not see, which no retry
- * fixes: 42501.
+ * fixes: 42501.  Either way the call counts as exhausted in the stats.
  */
 void
 ug_give_up(const UgCallKind *kind, const UgTarget *target, const char *key)
 {
+	ug_stat_add(ug_stat_call(kind->kind), UG_STAT_EXHAUSTED, 1);
 	if (current_call != NULL)
 		current_call->own_error = true;
 
