@@ -19,7 +19,9 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -27,6 +29,8 @@
 #include "utils/syscache.h"
 
 static void decode_target(FunctionCallInfo fcinfo, UgRequest *req);
+static void check_privileges(Oid relid, AclMode modes);
+static AclMode privileges_needed(UgKind kind);
 static void lock_table(UgRequest *req);
 static void decode_new_row(FunctionCallInfo fcinfo, UgRequest *req);
 static void decode_rows(FunctionCallInfo fcinfo, UgRequest *req);
@@ -65,6 +69,7 @@ ug_decode_call(FunctionCallInfo fcinfo, const UgCallKind *kind, UgRequest *req)
 	req->kind = kind->kind;
 	req->per_row = kind->per_row;
 	decode_target(fcinfo, req);
+	check_privileges(req->relid, privileges_needed(req->kind));
 	lock_table(req);
 	if (kind->kind == UG_UPSERT_ROWS)
 		decode_rows(fcinfo, req);
@@ -114,6 +119,60 @@ decode_target(FunctionCallInfo fcinfo, UgRequest *req)
 						 format_type_be(typid))));
 
 	req->relid = relid;
+}
+
+/*
+ * The privileges every call of a kind needs, whatever its rows turn out
+ * to be: the lookup (or increment's UPDATE ... RETURNING) reads the row,
+ * increment always updates, a batch's one statement inserts and updates.
+ */
+static AclMode
+privileges_needed(UgKind kind)
+{
+	switch (kind)
+	{
+		case UG_SELECT_OR_INSERT:
+		case UG_IDEMPOTENT_UPSERT:
+			return ACL_SELECT;
+		case UG_INCREMENT:
+			return ACL_SELECT | ACL_UPDATE;
+		case UG_UPSERT_ROWS:
+		case UG_UPSERT_FROM:
+			return ACL_SELECT | ACL_INSERT | ACL_UPDATE;
+	}
+	pg_unreachable();
+}
+
+/*
+ * Refuse (42501) a caller without each of the privileges, on the table
+ * or on at least one of its columns, before anything is locked: a role
+ * that may not use the table must not hold a lock that queues its DDL,
+ * VACUUM FULL or REINDEX, as LOCK TABLE refuses it.  The statements check
+ * the exact column privileges when they run.
+ */
+static void
+check_privileges(Oid relid, AclMode modes)
+{
+	static const AclMode each[] = {ACL_SELECT, ACL_INSERT, ACL_UPDATE};
+	Oid			userid = GetUserId();
+	size_t		i;
+
+	for (i = 0; i < lengthof(each); i++)
+	{
+		char	   *relname;
+
+		if ((modes & each[i]) == 0 ||
+			pg_class_aclcheck(relid, userid, each[i]) == ACLCHECK_OK ||
+			pg_attribute_aclcheck_all(relid, userid, each[i], ACLMASK_ANY) == ACLCHECK_OK)
+			continue;
+		relname = get_rel_name(relid);
+		if (relname == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("relation with OID %u does not exist", relid)));
+		aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(get_rel_relkind(relid)),
+					   relname);
+	}
 }
 
 /*
@@ -236,6 +295,12 @@ decode_source(FunctionCallInfo fcinfo, UgRequest *req)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("argument \"source\" must not be null")));
 	req->source = PG_GETARG_OID(ARG_NEW_ROW);
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(req->source)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", req->source),
+				 errdetail("Argument \"source\" names no relation.")));
+	check_privileges(req->source, ACL_SELECT);
 	src = try_relation_open(req->source, AccessShareLock);
 	if (src == NULL)
 		ereport(ERROR,
@@ -738,25 +803,29 @@ ug_format_key(int n, char *const *names, const Oid *outputs,
 
 /*
  * The key of a call: the columns the arbiter uses and new_row's values
- * for them.
+ * for them.  An arbiter's expressions and predicate can read every column
+ * of the table, so there are nkeyparams of them, not INDEX_MAX_KEYS.
  */
 char *
 ug_describe_key(const UgTarget *target, const Datum *values, const char *nulls)
 {
-	char	   *names[INDEX_MAX_KEYS];
-	Oid			outputs[INDEX_MAX_KEYS];
-	Datum		vals[INDEX_MAX_KEYS];
-	bool		isnull[INDEX_MAX_KEYS];
+	int			n = target->nkeyparams;
+	char	  **names = palloc(sizeof(char *) * Max(n, 1));
+	Oid		   *outputs = palloc(sizeof(Oid) * Max(n, 1));
+	Datum	   *vals = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *isnull = palloc(sizeof(bool) * Max(n, 1));
 	int			i;
 
-	for (i = 0; i < target->nkeyparams; i++)
+	Assert(n >= 0 && n <= target->ncolumns);
+	for (i = 0; i < n; i++)
 	{
-		int			n = target->keyparams[i];
+		int			p = target->keyparams[i];
 
-		names[i] = target->params[n].name;
-		outputs[i] = target->params[n].output;
-		vals[i] = values[n];
-		isnull[i] = nulls[n] == 'n';
+		Assert(p >= 0 && p < target->ncolumns);
+		names[i] = target->params[p].name;
+		outputs[i] = target->params[p].output;
+		vals[i] = values[p];
+		isnull[i] = nulls[p] == 'n';
 	}
-	return ug_format_key(target->nkeyparams, names, outputs, vals, isnull);
+	return ug_format_key(n, names, outputs, vals, isnull);
 }

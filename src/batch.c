@@ -220,14 +220,18 @@ run_batch(const UgCallKind *kind, const UgRequest *req, void *arg)
 	for (attempt = 1; attempt <= ug_max_attempts; attempt++)
 	{
 		int			rc;
+		int			npending;
 
 		CHECK_FOR_INTERRUPTS();
 		if (attempt > 1)
 			ug_stat_add(UG_STAT_BATCH, UG_STAT_RETRIES, 1);
-		rc = SPI_execute_plan(plans.select_plan, values, nulls, false, 0);
+		ug_plancache_refresh(&plans);
+		rc = SPI_execute_plan(plans.plans[UG_PLAN_BATCH], values, nulls, false, 0);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "unexpected SPI result: %s", SPI_result_code_string(rc));
-		if (read_round(res, plans.target, attempt, &values[1]) == 0)
+		npending = read_round(res, plans.target, attempt, &values[1]);
+		SPI_freetuptable(SPI_tuptable);
+		if (npending == 0)
 			return (Datum) 0;
 		nulls[1] = ' ';
 	}
@@ -240,7 +244,8 @@ run_batch(const UgCallKind *kind, const UgRequest *req, void *arg)
 /*
  * Take in one round's result: settle the rows it settled, refuse bad
  * keys, and return whether rows are pending (their ordinals in *pending,
- * a bigint[]).
+ * a bigint[] that replaces the one before: a call's memory does not grow
+ * with its rounds).
  */
 static int
 read_round(BatchResult *res, const UgTarget *target, int attempt, Datum *pending)
@@ -274,7 +279,9 @@ read_round(BatchResult *res, const UgTarget *target, int attempt, Datum *pending
 		d = SPI_getbinval(tup, desc, 4, &isnull);
 		if (isnull)
 			return 0;
-		*pending = SPI_datumTransfer(d, false, -1);
+		if (attempt > 1)
+			pfree(DatumGetPointer(*pending));
+		*pending = PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
 		return 1;				/* at least one: NULL when none */
 	}
 
@@ -303,11 +310,15 @@ read_round(BatchResult *res, const UgTarget *target, int attempt, Datum *pending
 			res->outcomes[ord - 1] = (uint8) DatumGetInt32(o);
 		}
 	}
-	SPI_freetuptable(SPI_tuptable);
 	if (npending > 0)
+	{
+		if (attempt > 1)
+			pfree(DatumGetPointer(*pending));
 		*pending = PointerGetDatum(construct_array(ords, npending, INT8OID,
 												   sizeof(int64), FLOAT8PASSBYVAL,
 												   TYPALIGN_DOUBLE));
+	}
+	pfree(ords);
 	return npending;
 }
 

@@ -42,7 +42,7 @@ static CallState *current_call = NULL;
 
 static Datum run_call(const UgCallKind *kind, const UgRequest *req, void *arg);
 static void check_key_not_null(const UgTarget *target, const char *nulls);
-static void check_key_exists(const UgPlans *plans, Datum *values,
+static void check_key_exists(UgPlans *plans, Datum *values,
 							 const char *nulls);
 static void error_callback(void *arg);
 
@@ -56,30 +56,70 @@ ug_call_init(void)
 							"the call gives up after this many rounds with "
 							"SQLSTATE 40001.",
 							&ug_max_attempts,
-							10, 1, 1000000,
+							10, 1, UG_MAX_ATTEMPTS_LIMIT,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 }
 
 /*
- * Set search_path to "pg_catalog, pg_temp" and standard_conforming_strings
- * on, until AtEOXact_GUC(true, level) with the level returned (or the
- * (sub)transaction's end): what user SQL we parse (an arbiter's
- * expressions, a guard's condition) is parsed and planned under them, so
- * the caller's search_path cannot redirect a name, nor the caller's
- * string syntax change what a literal in it says.
+ * Settings fixed while we parse user SQL (an arbiter's expressions, a
+ * guard's condition) and, with evaluation, while a guard's condition is
+ * evaluated: the caller's search_path cannot redirect a name, nor the
+ * caller's string syntax change what a literal says, nor the writer's
+ * time zone, date style, locale or output formats change what a guard's
+ * condition computes.  A guard means what its owner wrote, evaluated as
+ * in a session with PostgreSQL's built-in defaults and the time zone UTC.
+ */
+static const struct
+{
+	const char *name;
+	const char *value;
+	bool		evaluation;		/* only while a guard's check runs */
+}			fixed_settings[] =
+{
+	{"search_path", "pg_catalog, pg_temp", false},
+	{"standard_conforming_strings", "on", false},
+	{"TimeZone", "UTC", true},
+	{"timezone_abbreviations", "Default", true},
+	{"DateStyle", "ISO, MDY", true},
+	{"IntervalStyle", "postgres", true},
+	{"extra_float_digits", "1", true},
+	{"bytea_output", "hex", true},
+	{"xmlbinary", "base64", true},
+	{"xmloption", "content", true},
+	{"transform_null_equals", "off", true},
+	{"array_nulls", "on", true},
+	{"lc_monetary", "C", true},
+	{"lc_numeric", "C", true},
+	{"lc_time", "C", true},
+	{"default_text_search_config", "pg_catalog.simple", true}
+};
+
+/*
+ * Set the fixed settings above (with evaluation, all of them; else those
+ * for parsing) until AtEOXact_GUC(true, level) with the level returned,
+ * or the (sub)transaction's end.  A setting that already has its value is
+ * left alone: setting it costs more than comparing.
  */
 int
-ug_fixed_parser_settings(void)
+ug_fixed_parser_settings(bool evaluation)
 {
 	int			level = NewGUCNestLevel();
+	size_t		i;
 
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("standard_conforming_strings", "on",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	for (i = 0; i < lengthof(fixed_settings); i++)
+	{
+		const char *current;
+
+		if (fixed_settings[i].evaluation && !evaluation)
+			continue;
+		current = GetConfigOption(fixed_settings[i].name, false, false);
+		if (current != NULL && strcmp(current, fixed_settings[i].value) == 0)
+			continue;
+		(void) set_config_option(fixed_settings[i].name, fixed_settings[i].value,
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
 	return level;
 }
 
@@ -120,7 +160,7 @@ ug_guarded_call(FunctionCallInfo fcinfo, const UgCallKind *kind,
 	 */
 	if (req.arbiter != NULL)
 	{
-		guc_nest = ug_fixed_parser_settings();
+		guc_nest = ug_fixed_parser_settings(false);
 	}
 
 	/* pinned from before the plans are fetched until the last one ran */
@@ -177,7 +217,14 @@ ug_call_with_outcome(FunctionCallInfo fcinfo, const UgCallKind *kind)
 											 values, nulls));
 }
 
-/* Fetch the plans, convert the values, and run the loop or give up. */
+/*
+ * Fetch the plans, convert the values, and run the loop or give up.
+ *
+ * Converting a value can run user code (an input function, a domain's
+ * CHECK), and so can every statement of a round (triggers, defaults,
+ * policies); if that code changes the table, ug_run_plan rebuilds the
+ * plans from its OID before the next statement.
+ */
 static Datum
 run_call(const UgCallKind *kind, const UgRequest *req, void *arg)
 {
@@ -191,7 +238,7 @@ run_call(const UgCallKind *kind, const UgRequest *req, void *arg)
 
 	ug_convert_values(req, plans.target, values, nulls);
 	check_key_not_null(plans.target, nulls);
-	if (plans.check_plan != NULL)
+	if (plans.plans[UG_PLAN_CHECK] != NULL)
 		check_key_exists(&plans, values, nulls);
 
 	ug_stat_add(stat, UG_STAT_CALLS, 1);
@@ -212,24 +259,43 @@ run_call(const UgCallKind *kind, const UgRequest *req, void *arg)
 }
 
 /*
- * Execute one cached plan; true, the row in its first column and (if flag
- * is given) the boolean in its second, if it returned a row.
+ * Execute one statement of the entry; true, the row in its first column
+ * and (if flag is given) the boolean in its second, if it returned a row.
+ *
+ * The rows of the statement run before are freed first: only the last
+ * statement's row is ever returned, and a call of many rounds must not
+ * keep every round's rows until it ends.  The plans are checked first: if
+ * they went stale since the last statement (code the call ran changed the
+ * table), PostgreSQL would parse their text again by name, which can name
+ * another table by now; the entry is rebuilt from the table's OID instead.
  */
 bool
-ug_run_plan(SPIPlanPtr plan, Datum *values, const char *nulls,
+ug_run_plan(UgPlans *plans, UgPlanSlot slot, Datum *values, const char *nulls,
 			Datum *row, bool *flag)
 {
 	bool		isnull;
 	int			rc;
 
+	Assert(slot >= 0 && slot < UG_NPLANS && plans->plans[slot] != NULL);
+	if (plans->result != NULL)
+	{
+		SPI_freetuptable(plans->result);
+		plans->result = NULL;
+	}
+	ug_plancache_refresh(plans);
+
 	/* read_only = false: a new snapshot and command id per statement */
-	rc = SPI_execute_plan(plan, values, nulls, false, 0);
+	rc = SPI_execute_plan(plans->plans[slot], values, nulls, false, 0);
 	if (rc != SPI_OK_SELECT && rc != SPI_OK_INSERT_RETURNING &&
 		rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "unexpected SPI result: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 0)
+	{
+		SPI_freetuptable(SPI_tuptable);
 		return false;
+	}
 
+	plans->result = SPI_tuptable;
 	*row = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	Assert(!isnull);
 	if (flag != NULL)
@@ -275,14 +341,15 @@ check_key_not_null(const UgTarget *target, const char *nulls)
  * else no row can ever conflict with it.
  */
 static void
-check_key_exists(const UgPlans *plans, Datum *values, const char *nulls)
+check_key_exists(UgPlans *plans, Datum *values, const char *nulls)
 {
-	const UgTarget *target = plans->target;
+	const UgTarget *target;
 	Datum		covered;
 	bool		null_part = false;
 
-	if (!ug_run_plan(plans->check_plan, values, nulls, &covered, &null_part))
+	if (!ug_run_plan(plans, UG_PLAN_CHECK, values, nulls, &covered, &null_part))
 		elog(ERROR, "key check returned no row");
+	target = plans->target;		/* as ug_run_plan left it */
 	if (!DatumGetBool(covered))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

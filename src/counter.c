@@ -24,7 +24,7 @@
 PG_FUNCTION_INFO_V1(upsert_guard_increment);
 PG_FUNCTION_INFO_V1(upsert_guard_increment_outcome);
 
-static bool increment_round(const UgPlans *plans, Datum *values,
+static bool increment_round(UgPlans *plans, Datum *values,
 							const char *nulls, const char **outcome, Datum *row);
 
 /* (target, new_row, deltas, conflict) */
@@ -37,15 +37,15 @@ static const UgCallKind increment = {
 };
 
 static bool
-increment_round(const UgPlans *plans, Datum *values, const char *nulls,
+increment_round(UgPlans *plans, Datum *values, const char *nulls,
 				const char **outcome, Datum *row)
 {
-	if (ug_run_plan(plans->update_plan, values, nulls, row, NULL))
+	if (ug_run_plan(plans, UG_PLAN_UPDATE, values, nulls, row, NULL))
 	{
 		*outcome = "updated";
 		return true;
 	}
-	if (ug_run_plan(plans->insert_plan, values, nulls, row, NULL))
+	if (ug_run_plan(plans, UG_PLAN_INSERT, values, nulls, row, NULL))
 	{
 		*outcome = "inserted";
 		return true;

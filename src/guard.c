@@ -115,7 +115,7 @@ upsert_guard_add_guard(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	guc_nest = ug_fixed_parser_settings();
+	guc_nest = ug_fixed_parser_settings(true);
 	check_condition_is_expression(conflict);
 
 	/* two calls adding the same name: the second waits, then sees it */
@@ -203,7 +203,7 @@ upsert_guard_drop_guard(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	guc_nest = ug_fixed_parser_settings();
+	guc_nest = ug_fixed_parser_settings(false);
 
 	if (SPI_execute_with_args("SELECT table_name FROM " DEFINITIONS
 							  " WHERE guard OPERATOR(pg_catalog.=) $1",

@@ -78,7 +78,7 @@ upsert_guard_guard_trigger(PG_FUNCTION_ARGS)
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(td->tg_relation->rd_rel->relowner, save_sec |
 						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-	guc_nest = ug_fixed_parser_settings();
+	guc_nest = ug_fixed_parser_settings(true);
 
 	ug_plancache_pin();
 	PG_TRY();

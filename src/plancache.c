@@ -34,15 +34,31 @@
  * rebuilt (a trigger fired by our INSERT calling us again), so replaced
  * plans are retired, not freed, until no call of ours is active.
  *
+ * Within a call: code the call runs (a type's input function, a domain's
+ * CHECK, a trigger, a policy) can alter the table.  Before each statement
+ * ug_plancache_refresh checks that the call's plans are still the
+ * entry's and still valid; if not, it fetches them again (rebuilt from
+ * the OID) and refuses to go on if the table's columns changed.  So a
+ * call never lets PostgreSQL re-parse our text by name, which after a
+ * rename names another table.
+ *
+ * Size: entries are kept up to upsert_guard.plan_cache_size of memory per
+ * backend (their targets, and the plans PostgreSQL holds for them); when
+ * a new entry takes the cache past it, the least recently used entries go.
+ * Every distinct column set of new_row is an entry, so without a bound an
+ * application whose rows omit empty fields would grow every backend.
+ *
  *-------------------------------------------------------------------------
  */
 #include "upsert_guard.h"
 
 #include "catalog/pg_type.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/catcache.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 #include "utils/syscache.h"
 
 /* attribute numbers 1 .. MaxHeapAttributeNumber as a bitmap */
@@ -69,14 +85,15 @@ typedef struct PlanEntry
 	bool		valid;
 	MemoryContext cxt;			/* holds target */
 	UgTarget   *target;
-	SPIPlanPtr	plans[4];		/* select, insert, update, check; or NULL */
+	SPIPlanPtr	plans[UG_NPLANS];	/* by UgPlanSlot; or NULL */
+	uint64		last_used;		/* use_clock when last fetched */
 } PlanEntry;
 
 /* Plans and memory of a replaced entry, waiting for no call to be active. */
 typedef struct Retired
 {
 	MemoryContext cxt;
-	SPIPlanPtr	plans[4];
+	SPIPlanPtr	plans[UG_NPLANS];
 } Retired;
 
 typedef struct GuardEntry
@@ -88,11 +105,16 @@ typedef struct GuardEntry
 	SPIPlanPtr	plan;			/* its check */
 } GuardEntry;
 
+/*---- GUC variables ----*/
+int			ug_plan_cache_size = 16384; /* kB */
+
 static HTAB *plan_cache = NULL;
 static HTAB *guard_cache = NULL;
 static bool sweep_needed = false;
 static int	active_calls = 0;
 static List *retired = NIL;
+static uint64 use_clock = 0;	/* counts fetches, for least recently used */
+static uint64 generation = 0;	/* counts entries' plans retired */
 
 static void make_key(const UgRequest *req, PlanKey *key);
 static void build_entry(PlanEntry *entry, const UgRequest *req);
@@ -103,7 +125,10 @@ static void build_guard_entry(GuardEntry *entry, Relation rel,
 static void free_retired(void);
 static void sweep_stale_entries(void);
 static SPIPlanPtr prepare(const char *sql, const UgTarget *target, UgKind kind);
-static bool plans_valid(const PlanEntry *entry);
+static bool plans_valid(SPIPlanPtr const *plans);
+static Size entry_memory(const PlanEntry *entry);
+static void evict_to_size(const PlanEntry *keep);
+static void remove_entry(PlanEntry *entry);
 static void relcache_callback(Datum arg, Oid relid);
 static void namespace_callback(Datum arg, int cacheid, uint32 hashvalue);
 
@@ -128,6 +153,15 @@ ug_plancache_init(void)
 	ctl.entrysize = sizeof(GuardEntry);
 	guard_cache = hash_create("upsert_guard guards", 16, &ctl,
 							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	DefineCustomIntVariable("upsert_guard.plan_cache_size",
+							"Memory each backend may keep in cached plans of upsert_guard calls.",
+							"When a new column set, table or call kind takes the cache "
+							"past it, the least recently used entries are dropped.",
+							&ug_plan_cache_size,
+							16384, 1024, 1024 * 1024,
+							PGC_SUSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
 
 	CacheRegisterRelcacheCallback(relcache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(NAMESPACEOID, namespace_callback, (Datum) 0);
@@ -164,9 +198,10 @@ ug_plancache_get(const UgRequest *req)
 		memset(entry->plans, 0, sizeof(entry->plans));
 	}
 
-	if (!entry->valid || !plans_valid(entry))
+	if (!entry->valid || !plans_valid(entry->plans))
 	{
 		retire_entry(entry);
+
 		/*
 		 * A request the catalog refuses (an unknown arbiter, a generated
 		 * column in new_row...) must not leave its entry behind: the keys
@@ -182,14 +217,75 @@ ug_plancache_get(const UgRequest *req)
 			PG_RE_THROW();
 		}
 		PG_END_TRY();
+		if (active_calls == 1)
+			evict_to_size(entry);
 	}
 
+	entry->last_used = ++use_clock;
 	result.target = entry->target;
-	result.select_plan = entry->plans[0];
-	result.insert_plan = entry->plans[1];
-	result.update_plan = entry->plans[2];
-	result.check_plan = entry->plans[3];
+	memcpy(result.plans, entry->plans, sizeof(result.plans));
+	result.req = req;
+	result.entry = entry;
+	result.generation = generation;
+	result.result = NULL;
 	return result;
+}
+
+/*
+ * Before a call's next statement: keep its plans if they are still its
+ * entry's and valid, else fetch them again (see the header comment).  The
+ * caller has freed plans->result.  The values the call converted fit the
+ * new plans only if the table's columns are the ones they were converted
+ * for.
+ */
+void
+ug_plancache_refresh(UgPlans *plans)
+{
+	const PlanEntry *entry = plans->entry;
+	int			natts;
+	int			nparams;
+	AttrNumber *attnums;
+	Oid		   *types;
+	int32	   *typmods;
+	int			i;
+
+	/* no entry's plans were retired since: the entry is still there */
+	if (plans->generation == generation && entry->valid &&
+		plans_valid(plans->plans))
+		return;
+
+	natts = plans->target->natts;
+	nparams = plans->target->nparams;
+	attnums = palloc(sizeof(AttrNumber) * Max(nparams, 1));
+	types = palloc(sizeof(Oid) * Max(nparams, 1));
+	typmods = palloc(sizeof(int32) * Max(nparams, 1));
+	for (i = 0; i < nparams; i++)
+	{
+		attnums[i] = plans->target->params[i].attnum;
+		types[i] = plans->target->params[i].type;
+		typmods[i] = plans->target->params[i].typmod;
+	}
+
+	*plans = ug_plancache_get(plans->req);
+
+	if (plans->target->natts != natts || plans->target->nparams != nparams)
+		i = -1;
+	else
+		for (i = 0; i < nparams; i++)
+			if (plans->target->params[i].attnum != attnums[i] ||
+				plans->target->params[i].type != types[i] ||
+				plans->target->params[i].typmod != typmods[i])
+				break;
+	if (i != nparams)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" was altered during the call",
+						plans->target->relname),
+				 errdetail("Code that the call ran (a type's input function, a domain's check, a trigger, a default or a policy) changed the table's columns."),
+				 errhint("Alter the table outside of calls that write it.")));
+	pfree(attnums);
+	pfree(types);
+	pfree(typmods);
 }
 
 /*
@@ -320,32 +416,39 @@ build_entry(PlanEntry *entry, const UgRequest *req)
 											  ALLOCSET_SMALL_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	UgTarget   *target = ug_build_target(req);
-	char	   *sql[4];
-	SPIPlanPtr	plans[4];
+	MemoryContext scratch;
+	char	   *sql[UG_NPLANS];
+	SPIPlanPtr	plans[UG_NPLANS];
 	size_t		i;
 	bool		has_exprs = false;
 
 	/*
 	 * The statements a kind runs: select_or_insert needs no update,
 	 * increment no lookup, an upsert with no update column no update.
+	 * Their text is built in memory of its own: PostgreSQL's plan cache
+	 * keeps a copy, so the entry need not.
 	 */
+	scratch = AllocSetContextCreate(old, "upsert_guard statements",
+									ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(scratch);
 	memset(sql, 0, sizeof(sql));
 	if (req->kind == UG_UPSERT_ROWS || req->kind == UG_UPSERT_FROM)
-		sql[0] = ug_sql_batch(target);	/* one statement does it all */
+		sql[UG_PLAN_BATCH] = ug_sql_batch(target);	/* one statement does it all */
 	else
 	{
-		sql[0] = req->kind == UG_INCREMENT ? NULL : ug_sql_select(target);
-		sql[1] = ug_sql_insert(target);
-		sql[2] = req->kind == UG_SELECT_OR_INSERT || target->nchanges == 0 ?
+		sql[UG_PLAN_SELECT] = req->kind == UG_INCREMENT ? NULL : ug_sql_select(target);
+		sql[UG_PLAN_INSERT] = ug_sql_insert(target);
+		sql[UG_PLAN_UPDATE] = req->kind == UG_SELECT_OR_INSERT || target->nchanges == 0 ?
 			NULL : ug_sql_update(target);
 		for (i = 0; i < (size_t) target->nkeys; i++)
 			has_exprs |= (target->keys[i].param < 0);
-		sql[3] = has_exprs || target->pred_new ? ug_sql_check(target) : NULL;
+		sql[UG_PLAN_CHECK] = has_exprs || target->pred_new ? ug_sql_check(target) : NULL;
 	}
 	MemoryContextSwitchTo(old);
 
 	for (i = 0; i < lengthof(plans); i++)
 		plans[i] = sql[i] ? prepare(sql[i], target, req->kind) : NULL;
+	MemoryContextDelete(scratch);
 
 	/* all prepared: nothing can fail any more, keep them */
 	for (i = 0; i < lengthof(plans); i++)
@@ -360,14 +463,89 @@ build_entry(PlanEntry *entry, const UgRequest *req)
 
 /* Whether PostgreSQL's plan cache still holds every plan of an entry valid. */
 static bool
-plans_valid(const PlanEntry *entry)
+plans_valid(SPIPlanPtr const *plans)
 {
-	size_t		i;
+	int			i;
 
-	for (i = 0; i < lengthof(entry->plans); i++)
-		if (entry->plans[i] != NULL && !SPI_plan_is_valid(entry->plans[i]))
+	for (i = 0; i < UG_NPLANS; i++)
+		if (plans[i] != NULL && !SPI_plan_is_valid(plans[i]))
 			return false;
 	return true;
+}
+
+/*
+ * The memory an entry holds: its target, and for each of its plans the
+ * plan source (raw and analysed statement) and the generic plan, if one
+ * was made.
+ */
+static Size
+entry_memory(const PlanEntry *entry)
+{
+	Size		total = 0;
+	int			i;
+
+	if (entry->cxt != NULL)
+		total += MemoryContextMemAllocated(entry->cxt, true);
+	for (i = 0; i < UG_NPLANS; i++)
+	{
+		ListCell   *lc;
+
+		if (entry->plans[i] == NULL)
+			continue;
+		foreach(lc, SPI_plan_get_plan_sources(entry->plans[i]))
+		{
+			CachedPlanSource *ps = (CachedPlanSource *) lfirst(lc);
+
+			total += MemoryContextMemAllocated(ps->context, true);
+			if (ps->gplan != NULL)
+				total += MemoryContextMemAllocated(ps->gplan->context, true);
+		}
+	}
+	return total;
+}
+
+/*
+ * Drop the least recently used entries, except keep, until the cache
+ * holds at most upsert_guard.plan_cache_size.  Called when an entry was
+ * built, by the only active call: nothing retired is in use.
+ */
+static void
+evict_to_size(const PlanEntry *keep)
+{
+	Size		limit = (Size) ug_plan_cache_size * 1024;
+	Size		total = 0;
+	HASH_SEQ_STATUS status;
+	PlanEntry  *entry;
+
+	hash_seq_init(&status, plan_cache);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		total += entry_memory(entry);
+
+	while (total > limit)
+	{
+		PlanEntry  *oldest = NULL;
+
+		hash_seq_init(&status, plan_cache);
+		while ((entry = hash_seq_search(&status)) != NULL)
+			if (entry != keep &&
+				(oldest == NULL || entry->last_used < oldest->last_used))
+				oldest = entry;
+		if (oldest == NULL)
+			break;				/* keep alone is over the limit */
+		total -= Min(total, entry_memory(oldest));
+		remove_entry(oldest);
+	}
+	free_retired();
+}
+
+/* Retire an entry's plans and take it out of the cache. */
+static void
+remove_entry(PlanEntry *entry)
+{
+	PlanKey		key = entry->key;
+
+	retire_entry(entry);
+	hash_search(plan_cache, &key, HASH_REMOVE, NULL);
 }
 
 /*
@@ -407,6 +585,7 @@ prepare(const char *sql, const UgTarget *target, UgKind kind)
 static void
 retire_entry(PlanEntry *entry)
 {
+	generation++;
 	entry->valid = false;
 	retire(entry->cxt, entry->plans, lengthof(entry->plans));
 	entry->cxt = NULL;
@@ -431,6 +610,7 @@ retire(MemoryContext cxt, SPIPlanPtr *plans, int nplans)
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	r = palloc0(sizeof(Retired));
 	r->cxt = cxt;
+	Assert(nplans <= UG_NPLANS);
 	memcpy(r->plans, plans, sizeof(SPIPlanPtr) * nplans);
 	retired = lappend(retired, r);
 	MemoryContextSwitchTo(old);
@@ -472,8 +652,7 @@ sweep_stale_entries(void)
 	{
 		if (entry->valid)
 			continue;
-		retire_entry(entry);
-		hash_search(plan_cache, &entry->key, HASH_REMOVE, NULL);
+		remove_entry(entry);
 	}
 	hash_seq_init(&status, guard_cache);
 	while ((gentry = hash_seq_search(&status)) != NULL)

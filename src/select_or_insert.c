@@ -22,7 +22,7 @@
 PG_FUNCTION_INFO_V1(upsert_guard_select_or_insert);
 PG_FUNCTION_INFO_V1(upsert_guard_select_or_insert_outcome);
 
-static bool select_or_insert_round(const UgPlans *plans, Datum *values,
+static bool select_or_insert_round(UgPlans *plans, Datum *values,
 								   const char *nulls, const char **outcome,
 								   Datum *row);
 
@@ -36,15 +36,15 @@ static const UgCallKind select_or_insert = {
 };
 
 static bool
-select_or_insert_round(const UgPlans *plans, Datum *values, const char *nulls,
+select_or_insert_round(UgPlans *plans, Datum *values, const char *nulls,
 					   const char **outcome, Datum *row)
 {
-	if (ug_run_plan(plans->select_plan, values, nulls, row, NULL))
+	if (ug_run_plan(plans, UG_PLAN_SELECT, values, nulls, row, NULL))
 	{
 		*outcome = "found";
 		return true;
 	}
-	if (ug_run_plan(plans->insert_plan, values, nulls, row, NULL))
+	if (ug_run_plan(plans, UG_PLAN_INSERT, values, nulls, row, NULL))
 	{
 		*outcome = "inserted";
 		return true;

@@ -97,6 +97,7 @@ ug_build_target(const UgRequest *req)
 
 	target->relid = req->relid;
 	target->relkind = rel->rd_rel->relkind;
+	target->natts = RelationGetDescr(rel)->natts;
 	target->relname = pstrdup(RelationGetRelationName(rel));
 	target->qualified = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 												   RelationGetRelationName(rel));
@@ -385,12 +386,23 @@ fill_keys(Relation rel, UgTarget *target, const UniqueIndex *arbiter)
 	pull_varattnos((Node *) exprs, 1, &used);
 	pull_varattnos((Node *) pred, 1, &used);
 	target->keyparams = palloc(sizeof(int) * Max(bms_num_members(used), 1));
+	Assert(arbiter->nkeys > 0 && arbiter->nkeys <= INDEX_MAX_KEYS);
 	attno = -1;
 	while ((attno = bms_next_member(used, attno)) >= 0)
 	{
 		AttrNumber	a = attno + FirstLowInvalidHeapAttributeNumber;
-		int			p = param_of_attnum(target, a);
+		int			p;
 
+		if (a <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("unique index \"%s\" cannot decide conflicts for upsert_guard",
+							RelationGetRelationName(irel)),
+					 errdetail("Its expressions or predicate use the whole row of table \"%s\", which a call cannot compute from its argument \"%s\".",
+							   RelationGetRelationName(rel),
+							   ug_row_argument(target->kind)),
+					 errhint("Name a unique index over columns or expressions of columns.")));
+		p = param_of_attnum(target, a);
 		if (p < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -587,7 +599,9 @@ fill_update_columns(const UgRequest *req, UgTarget *target)
 
 /*
  * increment: each delta is a parameter after new_row's columns, and its
- * column must be numeric and outside the conflict key.
+ * column must be numeric and not read by the arbiter: adding to a column
+ * of the key, of a key expression or of the predicate would change which
+ * row the key finds, or move the row out of the index.
  */
 static void
 fill_deltas(UgTarget *target)
@@ -603,11 +617,19 @@ fill_deltas(UgTarget *target)
 		int			k;
 
 		for (k = 0; k < target->nkeys; k++)
-			if (target->params[target->keys[k].param].attnum == p->attnum)
+			if (target->keys[k].param >= 0 &&
+				target->params[target->keys[k].param].attnum == p->attnum)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("conflict column \"%s\" cannot be incremented", p->name),
 						 errdetail("The conflict columns find the row; they are never updated.")));
+		for (k = 0; k < target->nkeyparams; k++)
+			if (target->params[target->keyparams[k]].attnum == p->attnum)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("column \"%s\" cannot be incremented", p->name),
+						 errdetail("Unique index \"%s\" reads the column in its expressions or predicate, so changing it would change the row's key.",
+								   target->index_name)));
 		switch (p->type)		/* the base type, see fill_param */
 		{
 			case INT2OID:

@@ -28,7 +28,7 @@
 PG_FUNCTION_INFO_V1(upsert_guard_idempotent_upsert);
 PG_FUNCTION_INFO_V1(upsert_guard_idempotent_upsert_outcome);
 
-static bool upsert_round(const UgPlans *plans, Datum *values,
+static bool upsert_round(UgPlans *plans, Datum *values,
 						 const char *nulls, const char **outcome, Datum *row);
 
 /* (target, new_row, conflict, update_columns) */
@@ -41,26 +41,26 @@ static const UgCallKind idempotent_upsert = {
 };
 
 static bool
-upsert_round(const UgPlans *plans, Datum *values, const char *nulls,
+upsert_round(UgPlans *plans, Datum *values, const char *nulls,
 			 const char **outcome, Datum *row)
 {
 	bool		differs;
 
-	if (ug_run_plan(plans->select_plan, values, nulls, row, &differs))
+	if (ug_run_plan(plans, UG_PLAN_SELECT, values, nulls, row, &differs))
 	{
 		if (!differs)
 		{
 			*outcome = "unchanged";
 			return true;
 		}
-		if (ug_run_plan(plans->update_plan, values, nulls, row, NULL))
+		if (ug_run_plan(plans, UG_PLAN_UPDATE, values, nulls, row, NULL))
 		{
 			*outcome = "updated";
 			return true;
 		}
 		return false;			/* changed or deleted concurrently */
 	}
-	if (ug_run_plan(plans->insert_plan, values, nulls, row, NULL))
+	if (ug_run_plan(plans, UG_PLAN_INSERT, values, nulls, row, NULL))
 	{
 		*outcome = "inserted";
 		return true;

@@ -169,20 +169,43 @@ typedef struct UgTarget
 	char	   *differs_column; /* whether that row differs */
 	bool		per_row;		/* batches: an outcome per row, not counts */
 	bool		has_ordinality; /* a column is named "ordinality" */
-	/* the parameters the key depends on, for messages */
+	/*
+	 * The parameters the key depends on: every column the arbiter's key,
+	 * expressions and predicate read (up to the table's column count, not
+	 * INDEX_MAX_KEYS).
+	 */
 	int			nkeyparams;
 	int		   *keyparams;
+	int			natts;			/* the table's attributes, dropped ones too */
 } UgTarget;
 
-/* A plan-cache entry's usable part. */
+/* The statements of a plan-cache entry, by slot. */
+typedef enum UgPlanSlot
+{
+	UG_PLAN_SELECT,				/* NULL for increment */
+	UG_PLAN_INSERT,
+	UG_PLAN_UPDATE,				/* NULL for select_or_insert */
+	UG_PLAN_CHECK,				/* named arbiter with expressions or a
+								 * predicate: does new_row have a key? */
+	UG_NPLANS
+} UgPlanSlot;
+
+/* a batch's one statement sits in the first slot */
+#define UG_PLAN_BATCH UG_PLAN_SELECT
+
+/*
+ * A plan-cache entry's usable part, for one call.  ug_run_plan refreshes
+ * it in place when code the call ran (a domain's check, a trigger) made
+ * the plans stale: see plancache.c.
+ */
 typedef struct UgPlans
 {
 	const UgTarget *target;
-	SPIPlanPtr	select_plan;	/* NULL for increment */
-	SPIPlanPtr	insert_plan;
-	SPIPlanPtr	update_plan;	/* NULL for select_or_insert */
-	SPIPlanPtr	check_plan;		/* named arbiter with expressions or a
-								 * predicate: does new_row have a key? */
+	SPIPlanPtr	plans[UG_NPLANS];
+	const UgRequest *req;		/* what the entry was built from */
+	void	   *entry;			/* plancache.c's */
+	uint64		generation;		/* plancache.c's, when fetched */
+	SPITupleTable *result;		/* the last statement's rows, or NULL */
 } UgPlans;
 
 /* A SQL-callable call: its name, arguments and one round of its loop. */
@@ -194,7 +217,7 @@ typedef struct UgCallKind
 	UgArgLayout args;
 	bool		per_row;		/* batches: an outcome per row, not counts */
 	/* one round: true and the row and outcome when done */
-	bool		(*round) (const UgPlans *plans, Datum *values, const char *nulls,
+	bool		(*round) (UgPlans *plans, Datum *values, const char *nulls,
 						  const char **outcome, Datum *row);
 } UgCallKind;
 
@@ -248,7 +271,9 @@ extern char *ug_sql_guard_validate(const UgGuard *guard);
 
 /* plancache.c */
 extern void ug_plancache_init(void);
+extern int	ug_plan_cache_size;
 extern UgPlans ug_plancache_get(const UgRequest *req);
+extern void ug_plancache_refresh(UgPlans *plans);
 extern void ug_plancache_pin(void);
 extern void ug_plancache_unpin(void);
 extern UgGuard *ug_plancache_guard(Relation rel, const Trigger *trigger,
@@ -303,9 +328,11 @@ extern UgStatCounter ug_stat_outcome(const char *outcome);
 /* call.c */
 typedef Datum (*UgBody) (const UgCallKind *kind, const UgRequest *req, void *arg);
 
+/* upsert_guard.max_attempts: enough for any real churn, and a bound on it */
+#define UG_MAX_ATTEMPTS_LIMIT 1000
 extern int	ug_max_attempts;
 extern void ug_call_init(void);
-extern int	ug_fixed_parser_settings(void);
+extern int	ug_fixed_parser_settings(bool evaluation);
 extern Datum ug_guarded_call(FunctionCallInfo fcinfo, const UgCallKind *kind,
 							 UgBody body, void *arg);
 extern void ug_give_up(const UgCallKind *kind, const UgTarget *target,
@@ -314,7 +341,7 @@ extern Datum ug_call(FunctionCallInfo fcinfo, const UgCallKind *kind,
 					 const char **outcome);
 extern Datum ug_call_with_outcome(FunctionCallInfo fcinfo,
 								  const UgCallKind *kind);
-extern bool ug_run_plan(SPIPlanPtr plan, Datum *values, const char *nulls,
-						Datum *row, bool *flag);
+extern bool ug_run_plan(UgPlans *plans, UgPlanSlot slot, Datum *values,
+						const char *nulls, Datum *row, bool *flag);
 
 #endif							/* UPSERT_GUARD_H */

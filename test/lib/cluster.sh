@@ -42,11 +42,26 @@ ug_install_missing() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# Build and install the extension into the server's directories.
+# Build and install the extension into the server's directories.  With
+# UG_CHECKED=1 (test/run) the build first compiles with -Werror, then
+# installs a build with -Werror and -DUSE_ASSERT_CHECKING, so the
+# project's Asserts run under the tests (Debian's server has no cassert).
 ug_build_install() {
-    ug_log "building and installing upsert_guard"
-    make -C "$ug_root" -s PG_CONFIG="$PG_CONFIG" >/dev/null
-    make -C "$ug_root" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+    local flags=()
+    if [ "${UG_CHECKED:-0}" = 1 ]; then
+        ug_log "building upsert_guard with -Werror"
+        make -C "$ug_root" -s PG_CONFIG="$PG_CONFIG" clean >/dev/null
+        make -C "$ug_root" -s PG_CONFIG="$PG_CONFIG" COPT=-Werror >/dev/null
+        make -C "$ug_root" -s PG_CONFIG="$PG_CONFIG" clean >/dev/null
+        flags=(COPT=-Werror PG_CPPFLAGS=-DUSE_ASSERT_CHECKING)
+        ug_log "building and installing upsert_guard with assertions"
+    else
+        ug_log "building and installing upsert_guard"
+    fi
+    make -C "$ug_root" -s PG_CONFIG="$PG_CONFIG" "${flags[@]}" >/dev/null
+    make -C "$ug_root" -s PG_CONFIG="$PG_CONFIG" "${flags[@]}" install >/dev/null
+    [ "${UG_CHECKED:-0}" = 1 ] && make -C "$ug_root" -s PG_CONFIG="$PG_CONFIG" clean >/dev/null
+    return 0
 }
 
 # Run a command as the cluster's owner (postgres when we are root).

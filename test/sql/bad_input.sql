@@ -449,7 +449,7 @@ INSERT INTO cases (fn, what, expected, sql) VALUES
 ('upsert_guard.max_attempts', 'SET to ''abc''', '22023',
  $$SET upsert_guard.max_attempts = 'abc'$$),
 ('upsert_guard.max_attempts', 'SET above the maximum', '22023',
- $$SET upsert_guard.max_attempts = 1000001$$),
+ $$SET upsert_guard.max_attempts = 1001$$),
 ('upsert_guard.max_attempts', 'SET beyond int', '22023',
  $$SET upsert_guard.max_attempts = 99999999999$$),
 ('upsert_guard.max_attempts', 'SET to 1e10', '22023',

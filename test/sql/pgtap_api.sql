@@ -14,7 +14,7 @@ SET client_min_messages = warning;
 
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(43);
+SELECT plan(44);
 
 --
 -- The functions.
@@ -246,8 +246,13 @@ SELECT is(
 SELECT is(
     (SELECT ROW(s.boot_val, s.setting, s.vartype, s.min_val, s.max_val, s.context)::text
        FROM pg_settings s WHERE s.name = 'upsert_guard.max_attempts'),
-    '(10,10,integer,1,1000000,user)',
-    'GUC upsert_guard.max_attempts: default 10, 1 .. 1000000, settable by any user');
+    '(10,10,integer,1,1000,user)',
+    'GUC upsert_guard.max_attempts: default 10, 1 .. 1000, settable by any user');
+SELECT is(
+    (SELECT ROW(s.boot_val, s.setting, s.unit, s.vartype, s.min_val, s.max_val, s.context)::text
+       FROM pg_settings s WHERE s.name = 'upsert_guard.plan_cache_size'),
+    '(16384,16384,kB,integer,1024,1048576,superuser)',
+    'GUC upsert_guard.plan_cache_size: default 16 MB, 1 MB .. 1 GB, set by a superuser only');
 
 --
 -- Row-level security: each owner sees only its own rows.  The policies
